@@ -1,0 +1,345 @@
+//! One log record as a flat list of fields over a single text buffer.
+
+use std::sync::Arc;
+
+use crate::fields::{FieldId, FieldNames};
+use crate::time::Timestamp;
+
+/// The JSON type a value had in its source (text formats give `Str`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueKind {
+    Str,
+    Num,
+    Bool,
+    Null,
+}
+
+/// Which family of log an event belongs to; decides how rules are routed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum EventKind {
+    /// A Windows event log record (EVTX, or its JSON exports); routed by
+    /// channel and EventID.
+    Windows,
+    /// Anything else; routed by [`LogSource`].
+    #[default]
+    Generic,
+}
+
+/// Sigma's logsource triple for events whose source says what they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct LogSource {
+    pub product: Option<&'static str>,
+    pub category: Option<&'static str>,
+    pub service: Option<&'static str>,
+}
+
+/// A borrowed view of one value of a field.
+#[derive(Clone, Copy, Debug)]
+pub struct ValueRef<'a> {
+    /// The value as the log wrote it.
+    pub text: &'a str,
+    /// The value lower-cased, for Sigma's default case-insensitive matching.
+    pub lower: &'a str,
+    pub kind: ValueKind,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Field {
+    key: Span,
+    value: Span,
+    lower: Span,
+    kind: ValueKind,
+}
+
+/// Sentinel for "no entry".
+const NONE: u32 = u32::MAX;
+
+/// One log record. Sources fill it with [`Event::push`]; detectors read it
+/// with [`Event::values`]. `clear` keeps the buffers for the next record.
+#[derive(Clone, Debug)]
+pub struct Event {
+    names: Arc<FieldNames>,
+    text: String,
+    lower: String,
+    fields: Vec<Field>,
+    /// Per field id, the first entry (index into `entries`) or NONE.
+    slots: Vec<u32>,
+    /// (field index, next entry) chains: a field id may hold several values
+    /// (arrays, repeated Windows `Data` names) and a field may be reachable
+    /// under an alias (Security 4688's `NewProcessName` as `Image`).
+    entries: Vec<(u32, u32)>,
+    touched: Vec<FieldId>,
+    scratch: String,
+    pub kind: EventKind,
+    pub logsource: LogSource,
+    pub timestamp: Option<Timestamp>,
+    /// Index of the input this event came from (see the hunt's file table).
+    pub source: u32,
+    /// Record number within the input: EVTX record id, line or row number.
+    pub record: u64,
+}
+
+impl Event {
+    pub fn new(names: Arc<FieldNames>) -> Self {
+        let slots = vec![NONE; names.len()];
+        Event {
+            names,
+            text: String::new(),
+            lower: String::new(),
+            fields: Vec::new(),
+            slots,
+            entries: Vec::new(),
+            touched: Vec::new(),
+            scratch: String::new(),
+            kind: EventKind::Generic,
+            logsource: LogSource::default(),
+            timestamp: None,
+            source: 0,
+            record: 0,
+        }
+    }
+
+    /// Empties the event, keeping its buffers.
+    pub fn clear(&mut self) {
+        for id in self.touched.drain(..) {
+            self.slots[id.0 as usize] = NONE;
+        }
+        self.text.clear();
+        self.lower.clear();
+        self.fields.clear();
+        self.entries.clear();
+        self.kind = EventKind::Generic;
+        self.logsource = LogSource::default();
+        self.timestamp = None;
+        self.record = 0;
+    }
+
+    pub fn names(&self) -> &Arc<FieldNames> {
+        &self.names
+    }
+
+    /// Adds a field. Returns its index for [`Event::alias`].
+    pub fn push(&mut self, key: &str, value: &str, kind: ValueKind) -> usize {
+        let key_span = append(&mut self.text, key);
+        let value_span = append(&mut self.text, value);
+        let lower_start = self.lower.len() as u32;
+        if value.is_ascii() {
+            self.lower.push_str(value);
+            self.lower[lower_start as usize..].make_ascii_lowercase();
+        } else {
+            for c in value.chars() {
+                self.lower.extend(c.to_lowercase());
+            }
+        }
+        let lower_span = Span {
+            start: lower_start,
+            end: self.lower.len() as u32,
+        };
+        let index = self.fields.len();
+        self.fields.push(Field {
+            key: key_span,
+            value: value_span,
+            lower: lower_span,
+            kind,
+        });
+        if let Some(id) = self.names.get_with(key, &mut self.scratch) {
+            self.link(id, index);
+        }
+        index
+    }
+
+    /// Makes field `index` reachable under `alias` too, unless the event
+    /// already has a field of that name.
+    pub fn alias(&mut self, alias: &str, index: usize) {
+        if index >= self.fields.len() {
+            return;
+        }
+        if let Some(id) = self.names.get_with(alias, &mut self.scratch) {
+            if self.slots[id.0 as usize] == NONE {
+                self.link(id, index);
+            }
+        }
+    }
+
+    fn link(&mut self, id: FieldId, index: usize) {
+        let slot = &mut self.slots[id.0 as usize];
+        if *slot == NONE {
+            self.touched.push(id);
+        }
+        self.entries.push((index as u32, *slot));
+        *slot = (self.entries.len() - 1) as u32;
+    }
+
+    fn value_at(&self, index: u32) -> ValueRef<'_> {
+        let f = &self.fields[index as usize];
+        ValueRef {
+            text: &self.text[f.value.start as usize..f.value.end as usize],
+            lower: &self.lower[f.lower.start as usize..f.lower.end as usize],
+            kind: f.kind,
+        }
+    }
+
+    /// Whether the event has a field of this id.
+    #[inline]
+    pub fn has(&self, id: FieldId) -> bool {
+        self.slots.get(id.0 as usize).is_some_and(|s| *s != NONE)
+    }
+
+    /// The values of a field (several for arrays and repeated names).
+    #[inline]
+    pub fn values(&self, id: FieldId) -> Values<'_> {
+        let next = self.slots.get(id.0 as usize).copied().unwrap_or(NONE);
+        Values { event: self, next }
+    }
+
+    /// The first value of a field.
+    #[inline]
+    pub fn first(&self, id: FieldId) -> Option<ValueRef<'_>> {
+        self.values(id).next()
+    }
+
+    /// The first value of a field looked up by name (for sinks and tests,
+    /// not for hot paths).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        if let Some(id) = self.names.get(name) {
+            return self.first(id).map(|v| v.text);
+        }
+        self.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.text)
+    }
+
+    /// Every field in the order the source gave them.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, ValueRef<'_>)> + '_ {
+        (0..self.fields.len() as u32).map(move |i| {
+            let f = &self.fields[i as usize];
+            (
+                &self.text[f.key.start as usize..f.key.end as usize],
+                self.value_at(i),
+            )
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// The event as a JSON object; repeated names become arrays.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        for (key, value) in self.iter() {
+            let json = match value.kind {
+                ValueKind::Null => serde_json::Value::Null,
+                ValueKind::Bool => serde_json::Value::Bool(value.text == "true"),
+                ValueKind::Num => value
+                    .text
+                    .parse::<serde_json::Number>()
+                    .map(serde_json::Value::Number)
+                    .unwrap_or_else(|_| serde_json::Value::String(value.text.to_owned())),
+                ValueKind::Str => serde_json::Value::String(value.text.to_owned()),
+            };
+            match map.get_mut(key) {
+                Some(serde_json::Value::Array(items)) => items.push(json),
+                Some(existing) => {
+                    let first = existing.take();
+                    *existing = serde_json::Value::Array(vec![first, json]);
+                }
+                None => {
+                    map.insert(key.to_owned(), json);
+                }
+            }
+        }
+        serde_json::Value::Object(map)
+    }
+}
+
+/// Iterator over the values of one field.
+pub struct Values<'a> {
+    event: &'a Event,
+    next: u32,
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = ValueRef<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<ValueRef<'a>> {
+        if self.next == NONE {
+            return None;
+        }
+        let (field, next) = self.event.entries[self.next as usize];
+        self.next = next;
+        Some(self.event.value_at(field))
+    }
+}
+
+fn append(buf: &mut String, s: &str) -> Span {
+    let start = buf.len() as u32;
+    buf.push_str(s);
+    Span {
+        start,
+        end: buf.len() as u32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::well_known;
+
+    fn names() -> Arc<FieldNames> {
+        let mut n = FieldNames::new();
+        n.intern("CommandLine");
+        n.intern("Image");
+        n.intern("NewProcessName");
+        Arc::new(n)
+    }
+
+    #[test]
+    fn fields_resolve_by_id_and_clear_resets() {
+        let names = names();
+        let cmd = names.get("CommandLine").unwrap();
+        let mut ev = Event::new(names);
+        ev.push("EventID", "1", ValueKind::Num);
+        ev.push("commandline", "C:\\Windows\\CMD.exe /c", ValueKind::Str);
+        let v = ev.first(cmd).unwrap();
+        assert_eq!(v.text, "C:\\Windows\\CMD.exe /c");
+        assert_eq!(v.lower, "c:\\windows\\cmd.exe /c");
+        assert_eq!(ev.first(well_known::EVENT_ID).unwrap().text, "1");
+        ev.clear();
+        assert!(ev.first(cmd).is_none());
+        assert!(ev.is_empty());
+    }
+
+    #[test]
+    fn repeated_names_and_aliases() {
+        let names = names();
+        let image = names.get("Image").unwrap();
+        let mut ev = Event::new(names);
+        let i = ev.push("NewProcessName", "C:\\a.exe", ValueKind::Str);
+        ev.alias("Image", i);
+        assert_eq!(ev.first(image).unwrap().text, "C:\\a.exe");
+        ev.push("Data", "x", ValueKind::Str);
+        ev.push("Data", "y", ValueKind::Str);
+        assert_eq!(ev.to_json()["Data"], serde_json::json!(["x", "y"]));
+    }
+
+    #[test]
+    fn non_ascii_values_lowercase() {
+        let mut ev = Event::new(names());
+        ev.push("CommandLine", "ÄBC", ValueKind::Str);
+        assert_eq!(ev.get("commandline"), Some("ÄBC"));
+        let id = ev.names().get("CommandLine").unwrap();
+        assert_eq!(ev.first(id).unwrap().lower, "äbc");
+    }
+}

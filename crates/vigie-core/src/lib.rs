@@ -1,0 +1,20 @@
+//! vigie-core: the model every part of vigie shares.
+//!
+//! * [`FieldNames`] interns field names (case-insensitively) so that detectors
+//!   look fields up by a small integer instead of hashing strings per event.
+//! * [`Event`] is one log record as a flat, borrowed-from-one-buffer list of
+//!   fields, with an O(1) index by [`FieldId`]; it is built once per record by
+//!   a source and reused for the next record, so the hot path allocates
+//!   nothing once buffers have grown.
+//! * [`LogSource`] says which log an event came from, in Sigma's terms.
+//! * [`Alert`] is the one schema every detector emits and every sink writes.
+
+mod alert;
+mod event;
+mod fields;
+mod time;
+
+pub use alert::{Alert, Level, RuleMeta};
+pub use event::{Event, EventKind, LogSource, ValueKind, ValueRef};
+pub use fields::{well_known, FieldId, FieldNames};
+pub use time::{format_timestamp, parse_timestamp, Timestamp};
