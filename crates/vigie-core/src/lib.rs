@@ -15,6 +15,6 @@ mod fields;
 mod time;
 
 pub use alert::{Alert, Level, RuleMeta};
-pub use event::{Event, EventKind, LogSource, ValueKind, ValueRef};
+pub use event::{Event, EventKind, LogSource, ValueKind, ValueRef, Values};
 pub use fields::{well_known, FieldId, FieldNames};
 pub use time::{format_timestamp, parse_timestamp, Timestamp};

@@ -1,0 +1,294 @@
+//! The rule set: loading, routing and matching.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustc_hash::FxHashSet;
+use serde::Deserialize;
+use vigie_core::{Event, FieldNames};
+
+use crate::logsource::{LogsourceMap, Router};
+use crate::matcher::Ctx;
+use crate::rule::{compile_rule, CompiledRule};
+
+/// A rule that could not be used, and why.
+#[derive(Clone, Debug)]
+pub struct RuleProblem {
+    /// File path (or `builtin:NAME`), with the rule title when known.
+    pub origin: String,
+    pub reason: String,
+}
+
+/// What loading rules found.
+#[derive(Clone, Debug, Default)]
+pub struct LoadReport {
+    /// Rule files read.
+    pub files: usize,
+    /// Rules compiled and routed.
+    pub loaded: usize,
+    /// Rules that did not compile.
+    pub errors: Vec<RuleProblem>,
+    /// Rules that compiled but whose logsource maps to no log vigie reads.
+    pub unrouted: Vec<RuleProblem>,
+    /// Rules skipped because a rule with the same id was loaded first.
+    pub duplicates: Vec<RuleProblem>,
+}
+
+/// Collects rules, then freezes them into a [`RuleSet`].
+pub struct RuleSetBuilder {
+    names: FieldNames,
+    map: LogsourceMap,
+    rules: Vec<CompiledRule>,
+    ids: FxHashSet<String>,
+    report: LoadReport,
+}
+
+impl Default for RuleSetBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RuleSetBuilder {
+    pub fn new() -> Self {
+        RuleSetBuilder {
+            names: FieldNames::new(),
+            map: LogsourceMap::default_map(),
+            rules: Vec::new(),
+            ids: FxHashSet::default(),
+            report: LoadReport::default(),
+        }
+    }
+
+    /// Adds a user mapping file's entries over the built-in mapping.
+    pub fn extend_mapping(&mut self, map: LogsourceMap) {
+        self.map.extend(map);
+    }
+
+    /// Loads a rule file, or every `.yml`/`.yaml` under a folder.
+    pub fn add_path(&mut self, path: &Path) {
+        if path.is_dir() {
+            let mut files = Vec::new();
+            collect_yaml(path, &mut files, &mut self.report, 0);
+            files.sort();
+            for file in files {
+                self.add_file(&file);
+            }
+        } else {
+            self.add_file(path);
+        }
+    }
+
+    fn add_file(&mut self, path: &Path) {
+        let origin = path.display().to_string();
+        match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => self.add_yaml(&origin, &text),
+                Err(_) => self.problem(&origin, "file is not UTF-8 text".into()),
+            },
+            Err(e) => self.problem(&origin, format!("cannot read: {e}")),
+        }
+    }
+
+    /// Loads the rules of one YAML text (one or more documents).
+    pub fn add_yaml(&mut self, origin: &str, text: &str) {
+        self.report.files += 1;
+        for (n, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+            let where_ = if n == 0 {
+                origin.to_owned()
+            } else {
+                format!("{origin} (document {})", n + 1)
+            };
+            let value = match serde_yaml::Value::deserialize(doc) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.problem(&where_, format!("invalid YAML: {e}"));
+                    // The parser cannot resynchronise after a syntax error.
+                    break;
+                }
+            };
+            if value.is_null() {
+                continue;
+            }
+            let title = value.get("title").and_then(|t| t.as_str()).unwrap_or("");
+            let label = if title.is_empty() {
+                where_.clone()
+            } else {
+                format!("{where_}: {title}")
+            };
+            match compile_rule(&value, origin, &mut self.names) {
+                Ok(rule) => {
+                    if !self.ids.insert(rule.meta.id.clone()) {
+                        self.report.duplicates.push(RuleProblem {
+                            origin: label,
+                            reason: format!("a rule with id {} is already loaded", rule.meta.id),
+                        });
+                        continue;
+                    }
+                    self.rules.push(rule);
+                }
+                Err(reason) => self.problem(&label, reason),
+            }
+        }
+    }
+
+    /// Loads the rule pack embedded in the binary.
+    pub fn add_builtin(&mut self) {
+        for (name, text) in crate::BUILTIN_RULES {
+            self.add_yaml(&format!("builtin:{name}"), text);
+        }
+    }
+
+    fn problem(&mut self, origin: &str, reason: String) {
+        self.report.errors.push(RuleProblem {
+            origin: origin.to_owned(),
+            reason,
+        });
+    }
+
+    /// Routes every rule and freezes the set.
+    pub fn build(mut self) -> (RuleSet, LoadReport) {
+        let mut router = Router::default();
+        let mut kept = Vec::with_capacity(self.rules.len());
+        for rule in std::mem::take(&mut self.rules) {
+            let index = kept.len() as u32;
+            match router.add(index, &rule.logsource, &self.map, &mut self.names) {
+                Ok(()) => kept.push(rule),
+                Err(reason) => self.report.unrouted.push(RuleProblem {
+                    origin: format!("{}: {}", rule.meta.origin, rule.meta.title),
+                    reason,
+                }),
+            }
+        }
+        self.report.loaded = kept.len();
+        (
+            RuleSet {
+                names: Arc::new(self.names),
+                rules: kept,
+                router,
+            },
+            self.report,
+        )
+    }
+}
+
+fn collect_yaml(
+    dir: &Path,
+    out: &mut Vec<std::path::PathBuf>,
+    report: &mut LoadReport,
+    depth: usize,
+) {
+    if depth > 64 {
+        return;
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            report.errors.push(RuleProblem {
+                origin: dir.display().to_string(),
+                reason: format!("cannot read folder: {e}"),
+            });
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            collect_yaml(&path, out, report, depth + 1);
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yml") | Some("yaml")
+        ) {
+            out.push(path);
+        }
+    }
+}
+
+/// One rule that matched an event, with the route it matched under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Match {
+    pub rule: u32,
+    group: u32,
+}
+
+/// Compiled rules, routed by logsource.
+pub struct RuleSet {
+    names: Arc<FieldNames>,
+    rules: Vec<CompiledRule>,
+    router: Router,
+}
+
+impl RuleSet {
+    /// The field names events must be built with.
+    pub fn names(&self) -> Arc<FieldNames> {
+        self.names.clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn rule(&self, index: u32) -> &CompiledRule {
+        &self.rules[index as usize]
+    }
+
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    /// Appends the rules that match `event` to `out` (each at most once).
+    pub fn matches(&self, event: &Event, out: &mut Vec<Match>) {
+        let start = out.len();
+        self.router.for_each_group(event, |group, rules, remap| {
+            let ctx = Ctx { event, remap };
+            for &rule in rules {
+                if self.rule_matches(rule, &ctx) {
+                    out.push(Match { rule, group });
+                }
+            }
+        });
+        if out.len() - start > 1 {
+            out[start..].sort_unstable_by_key(|m| m.rule);
+            let mut seen = FxHashSet::default();
+            let mut i = start;
+            while i < out.len() {
+                if seen.insert(out[i].rule) {
+                    i += 1;
+                } else {
+                    out.remove(i);
+                }
+            }
+        }
+    }
+
+    fn rule_matches(&self, index: u32, ctx: &Ctx<'_>) -> bool {
+        let detection = &self.rules[index as usize].detection;
+        detection.condition.eval(&mut |s| {
+            detection.selections[s]
+                .branches
+                .iter()
+                .any(|branch| branch.iter().all(|p| p.eval(ctx)))
+        })
+    }
+
+    /// The fields the rule read, as (name in the log, value) pairs.
+    pub fn evidence(&self, m: &Match, event: &Event) -> Vec<(String, String)> {
+        let remap = self.router.remap(m.group);
+        let ctx = Ctx { event, remap };
+        let mut out = Vec::new();
+        for &field in &self.rules[m.rule as usize].detection.fields {
+            let id = ctx.resolve(field);
+            for v in event.values(id) {
+                out.push((self.names.name(id).to_owned(), v.text.to_owned()));
+            }
+        }
+        out
+    }
+}

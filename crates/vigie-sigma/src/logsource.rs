@@ -1,0 +1,262 @@
+//! Logsource routing: which rules an event meets.
+//!
+//! Windows rules name a Sigma category or service; the mapping file
+//! (`data/logsources.yaml`, data not code) says which channels and EventIDs
+//! hold such events and how field names differ there. Rules are grouped by
+//! (channel, EventID) so an event only meets the rules of its log.
+
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
+use vigie_core::{well_known, Event, EventKind, FieldId, FieldNames};
+
+/// The default mapping, embedded.
+pub const DEFAULT_MAPPING: &str = include_str!("../data/logsources.yaml");
+
+#[derive(Debug, Deserialize, Default)]
+pub struct LogsourceMap {
+    #[serde(default)]
+    pub windows: WindowsMap,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct WindowsMap {
+    /// Sigma service → channel names.
+    #[serde(default)]
+    pub services: FxHashMap<String, Vec<String>>,
+    /// Sigma category → places such events are found.
+    #[serde(default)]
+    pub categories: FxHashMap<String, Vec<Place>>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct Place {
+    pub service: String,
+    #[serde(default)]
+    pub event_ids: Vec<u32>,
+    /// Sigma field name → the name this log uses.
+    #[serde(default)]
+    pub fields: FxHashMap<String, String>,
+    /// Field equals value (case-insensitive) conditions.
+    #[serde(default)]
+    pub conditions: FxHashMap<String, String>,
+}
+
+impl LogsourceMap {
+    pub fn parse(text: &str) -> Result<LogsourceMap, String> {
+        serde_yaml::from_str(text).map_err(|e| format!("logsource mapping: {e}"))
+    }
+
+    pub fn default_map() -> LogsourceMap {
+        // The embedded file is tested; fall back to empty rather than panic.
+        Self::parse(DEFAULT_MAPPING).unwrap_or_default()
+    }
+
+    /// Merges `other` into self; its entries win.
+    pub fn extend(&mut self, other: LogsourceMap) {
+        self.windows.services.extend(other.windows.services);
+        self.windows.categories.extend(other.windows.categories);
+    }
+}
+
+/// A rule's logsource as written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleLogsource {
+    pub product: Option<String>,
+    pub category: Option<String>,
+    pub service: Option<String>,
+}
+
+/// Sigma field id → the id this log uses for it.
+pub type Remap = FxHashMap<FieldId, FieldId>;
+
+#[derive(Debug, Default)]
+struct Group {
+    rules: Vec<u32>,
+    remap: Option<FxHashMap<FieldId, FieldId>>,
+    conditions: Vec<(FieldId, String)>,
+}
+
+#[derive(Debug, Default)]
+struct ChannelRoutes {
+    by_event_id: FxHashMap<u32, Vec<u32>>,
+    any: Vec<u32>,
+}
+
+/// Rules grouped by where their events live.
+#[derive(Debug, Default)]
+pub struct Router {
+    groups: Vec<Group>,
+    group_keys: FxHashMap<String, u32>,
+    channels: FxHashMap<String, ChannelRoutes>,
+    windows_any: Vec<u32>,
+    generic: Vec<(RuleLogsource, u32)>,
+}
+
+impl Router {
+    fn group(&mut self, key: String) -> (u32, bool) {
+        if let Some(g) = self.group_keys.get(&key) {
+            return (*g, false);
+        }
+        let g = self.groups.len() as u32;
+        self.groups.push(Group::default());
+        self.group_keys.insert(key, g);
+        (g, true)
+    }
+
+    /// Routes rule `rule`. Returns an error when a Windows rule's logsource
+    /// is not in the mapping (the rule then meets no event).
+    pub fn add(
+        &mut self,
+        rule: u32,
+        ls: &RuleLogsource,
+        map: &LogsourceMap,
+        names: &mut FieldNames,
+    ) -> Result<(), String> {
+        let is_windows = ls.product.as_deref() == Some("windows");
+        if !is_windows {
+            let key = format!("generic:{:?}", ls);
+            let (g, new) = self.group(key);
+            if new {
+                self.generic.push((ls.clone(), g));
+            }
+            self.groups[g as usize].rules.push(rule);
+            return Ok(());
+        }
+        let win = &map.windows;
+        match (&ls.category, &ls.service) {
+            (Some(category), service) => {
+                let places = win.categories.get(category).ok_or_else(|| {
+                    format!("logsource category '{category}' is not mapped to Windows channels")
+                })?;
+                let mut routed = false;
+                for (i, place) in places.iter().enumerate() {
+                    if service.as_ref().is_some_and(|s| *s != place.service) {
+                        continue;
+                    }
+                    let Some(channels) = win.services.get(&place.service) else {
+                        continue;
+                    };
+                    let (g, new) = self.group(format!("category:{category}#{i}"));
+                    if new {
+                        let group = &mut self.groups[g as usize];
+                        if !place.fields.is_empty() {
+                            group.remap = Some(
+                                place
+                                    .fields
+                                    .iter()
+                                    .map(|(sigma, log)| (names.intern(sigma), names.intern(log)))
+                                    .collect(),
+                            );
+                        }
+                        group.conditions = place
+                            .conditions
+                            .iter()
+                            .map(|(f, v)| (names.intern(f), v.to_lowercase()))
+                            .collect();
+                        for channel in channels {
+                            let routes = self.channels.entry(channel.to_lowercase()).or_default();
+                            if place.event_ids.is_empty() {
+                                routes.any.push(g);
+                            } else {
+                                for eid in &place.event_ids {
+                                    routes.by_event_id.entry(*eid).or_default().push(g);
+                                }
+                            }
+                        }
+                    }
+                    self.groups[g as usize].rules.push(rule);
+                    routed = true;
+                }
+                if !routed {
+                    return Err(format!(
+                        "logsource category '{category}' has no Windows channel for service {service:?}"
+                    ));
+                }
+            }
+            (None, Some(service)) => {
+                let channels = win.services.get(service).ok_or_else(|| {
+                    format!("logsource service '{service}' is not mapped to a Windows channel")
+                })?;
+                let (g, new) = self.group(format!("service:{service}"));
+                if new {
+                    for channel in channels {
+                        self.channels
+                            .entry(channel.to_lowercase())
+                            .or_default()
+                            .any
+                            .push(g);
+                    }
+                }
+                self.groups[g as usize].rules.push(rule);
+            }
+            (None, None) => {
+                let (g, new) = self.group("windows".into());
+                if new {
+                    self.windows_any.push(g);
+                }
+                self.groups[g as usize].rules.push(rule);
+            }
+        }
+        Ok(())
+    }
+
+    /// The field renames of a group.
+    pub fn remap(&self, group: u32) -> Option<&FxHashMap<FieldId, FieldId>> {
+        self.groups.get(group as usize)?.remap.as_ref()
+    }
+
+    /// Calls `f(group, rules, remap)` for each group of rules the event meets.
+    pub fn for_each_group<'a>(
+        &'a self,
+        event: &Event,
+        mut f: impl FnMut(u32, &'a [u32], Option<&'a Remap>),
+    ) {
+        let visit = |g: u32, f: &mut dyn FnMut(u32, &'a [u32], Option<&'a Remap>)| {
+            let group = &self.groups[g as usize];
+            let ok = group
+                .conditions
+                .iter()
+                .all(|(field, want)| event.values(*field).any(|v| v.lower == want.as_str()));
+            if ok {
+                f(g, &group.rules, group.remap.as_ref());
+            }
+        };
+        match event.kind {
+            EventKind::Windows => {
+                if let Some(channel) = event.first(well_known::CHANNEL) {
+                    if let Some(routes) = self.channels.get(channel.lower) {
+                        let eid = event
+                            .first(well_known::EVENT_ID)
+                            .and_then(|v| v.text.trim().parse::<u32>().ok());
+                        if let Some(list) = eid.and_then(|e| routes.by_event_id.get(&e)) {
+                            for g in list {
+                                visit(*g, &mut f);
+                            }
+                        }
+                        for g in &routes.any {
+                            visit(*g, &mut f);
+                        }
+                    }
+                }
+                for g in &self.windows_any {
+                    visit(*g, &mut f);
+                }
+            }
+            EventKind::Generic => {
+                let ls = &event.logsource;
+                for (spec, g) in &self.generic {
+                    let fits = |want: &Option<String>, have: Option<&str>| match want {
+                        None => true,
+                        Some(w) => have.is_some_and(|h| h.eq_ignore_ascii_case(w)),
+                    };
+                    if fits(&spec.product, ls.product)
+                        && fits(&spec.category, ls.category)
+                        && fits(&spec.service, ls.service)
+                    {
+                        visit(*g, &mut f);
+                    }
+                }
+            }
+        }
+    }
+}

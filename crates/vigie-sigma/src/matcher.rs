@@ -1,0 +1,267 @@
+//! Compiled detection items and their evaluation against one event.
+
+use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
+use vigie_core::{Event, FieldId, ValueKind, ValueRef};
+
+use crate::pattern::StrMatch;
+
+/// Numeric comparison of the `gt`/`gte`/`lt`/`lte` modifiers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+/// An IP network for the `cidr` modifier.
+#[derive(Clone, Copy, Debug)]
+pub struct Cidr {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(text: &str) -> Option<Cidr> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a.trim(), p.trim().parse::<u8>().ok()?),
+            None => (text.trim(), if text.contains(':') { 128 } else { 32 }),
+        };
+        let addr: IpAddr = addr.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        (prefix <= max).then_some(Cidr { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                prefix_eq(&net.octets(), &ip.octets(), self.prefix)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                prefix_eq(&net.octets(), &ip.octets(), self.prefix)
+            }
+            (IpAddr::V4(net), IpAddr::V6(ip)) => ip
+                .to_ipv4_mapped()
+                .is_some_and(|ip| prefix_eq(&net.octets(), &ip.octets(), self.prefix)),
+            (IpAddr::V6(_), IpAddr::V4(_)) => false,
+        }
+    }
+}
+
+fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
+    let full = (prefix / 8) as usize;
+    if a[..full] != b[..full] {
+        return false;
+    }
+    let rest = prefix % 8;
+    if rest == 0 {
+        return true;
+    }
+    let mask = 0xffu8 << (8 - rest);
+    (a[full] & mask) == (b[full] & mask)
+}
+
+/// Parses an IP the way logs write them: bare, with a port, or bracketed.
+pub fn parse_ip(text: &str) -> Option<IpAddr> {
+    let text = text.trim();
+    if let Ok(ip) = text.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    if port.bytes().all(|b| b.is_ascii_digit()) && !host.contains(':') {
+        return host.parse().ok();
+    }
+    None
+}
+
+/// One compiled value test.
+#[derive(Clone, Debug)]
+pub enum ValueMatcher {
+    /// A string test on the lower-cased value, or on the value as written
+    /// when `cased`.
+    Str {
+        m: StrMatch,
+        cased: bool,
+    },
+    Regex(Box<regex::Regex>),
+    Cidr(Cidr),
+    Num {
+        cmp: Cmp,
+        value: f64,
+    },
+    /// Equal to the value of another field of the same event.
+    FieldRef {
+        field: FieldId,
+        cased: bool,
+    },
+}
+
+impl ValueMatcher {
+    #[inline]
+    fn is_match(&self, v: ValueRef<'_>, ctx: &Ctx<'_>) -> bool {
+        match self {
+            ValueMatcher::Str { m, cased } => {
+                if v.kind == ValueKind::Null {
+                    return false;
+                }
+                m.is_match(if *cased { v.text } else { v.lower })
+            }
+            ValueMatcher::Regex(re) => v.kind != ValueKind::Null && re.is_match(v.text),
+            ValueMatcher::Cidr(net) => parse_ip(v.text).is_some_and(|ip| net.contains(ip)),
+            ValueMatcher::Num { cmp, value } => match v.text.trim().parse::<f64>() {
+                Ok(x) if v.kind != ValueKind::Null => match cmp {
+                    Cmp::Gt => x > *value,
+                    Cmp::Gte => x >= *value,
+                    Cmp::Lt => x < *value,
+                    Cmp::Lte => x <= *value,
+                },
+                _ => false,
+            },
+            ValueMatcher::FieldRef { field, cased } => ctx.values(*field).any(|other| {
+                if *cased {
+                    other.text == v.text
+                } else {
+                    other.lower == v.lower
+                }
+            }),
+        }
+    }
+}
+
+/// What one detection item (`Field|modifiers: values`) tests.
+#[derive(Clone, Debug)]
+pub enum Test {
+    /// `|exists: true/false`.
+    Exists(bool),
+    /// `Field: null`: absent, JSON null or empty.
+    Null,
+    /// Values: each entry holds the alternatives one rule value expands to
+    /// (windash and base64offset give several). Entries are OR-ed, or
+    /// AND-ed with `all`; `negate` is the `neq` modifier.
+    Values {
+        values: Vec<Vec<ValueMatcher>>,
+        all: bool,
+        negate: bool,
+    },
+}
+
+/// A detection item: a test on one field, or on every field (keywords).
+#[derive(Clone, Debug)]
+pub struct Predicate {
+    pub field: Option<FieldId>,
+    pub test: Test,
+}
+
+/// Evaluation context: the event and the field renames of the route the
+/// event was matched under (Security 4688's `NewProcessName` for `Image`).
+pub struct Ctx<'a> {
+    pub event: &'a Event,
+    pub remap: Option<&'a FxHashMap<FieldId, FieldId>>,
+}
+
+impl<'a> Ctx<'a> {
+    #[inline]
+    pub fn resolve(&self, id: FieldId) -> FieldId {
+        if let Some(remap) = self.remap {
+            if let Some(target) = remap.get(&id) {
+                if !self.event.has(id) {
+                    return *target;
+                }
+            }
+        }
+        id
+    }
+
+    #[inline]
+    pub fn values(&self, id: FieldId) -> vigie_core::Values<'a> {
+        self.event.values(self.resolve(id))
+    }
+}
+
+impl Predicate {
+    pub fn eval(&self, ctx: &Ctx<'_>) -> bool {
+        match self.field {
+            Some(field) => self.eval_field(field, ctx),
+            None => self.eval_keywords(ctx),
+        }
+    }
+
+    fn eval_field(&self, field: FieldId, ctx: &Ctx<'_>) -> bool {
+        let id = ctx.resolve(field);
+        match &self.test {
+            Test::Exists(want) => ctx.event.has(id) == *want,
+            Test::Null => ctx
+                .event
+                .values(id)
+                .all(|v| v.kind == ValueKind::Null || v.text.is_empty()),
+            Test::Values {
+                values,
+                all,
+                negate,
+            } => {
+                let matches_one = |alternatives: &Vec<ValueMatcher>| {
+                    ctx.event
+                        .values(id)
+                        .any(|v| alternatives.iter().any(|m| m.is_match(v, ctx)))
+                };
+                if *negate {
+                    ctx.event.has(id) && !values.iter().any(matches_one)
+                } else if *all {
+                    values.iter().all(matches_one)
+                } else {
+                    values.iter().any(matches_one)
+                }
+            }
+        }
+    }
+
+    /// Keywords search every value of the event.
+    fn eval_keywords(&self, ctx: &Ctx<'_>) -> bool {
+        let Test::Values { values, all, .. } = &self.test else {
+            return false;
+        };
+        let matches_one = |alternatives: &Vec<ValueMatcher>| {
+            ctx.event
+                .iter()
+                .any(|(_, v)| alternatives.iter().any(|m| m.is_match(v, ctx)))
+        };
+        if *all {
+            values.iter().all(matches_one)
+        } else {
+            values.iter().any(matches_one)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_v4_v6_and_mapped() {
+        let net = Cidr::parse("10.0.0.0/8").unwrap();
+        assert!(net.contains("10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("11.1.2.3".parse().unwrap()));
+        assert!(net.contains("::ffff:10.9.9.9".parse().unwrap()));
+        let net6 = Cidr::parse("fe80::/10").unwrap();
+        assert!(net6.contains("fe80::1".parse().unwrap()));
+        assert!(!net6.contains("fec0::1".parse().unwrap()));
+        let odd = Cidr::parse("192.168.1.0/23").unwrap();
+        assert!(odd.contains("192.168.0.7".parse().unwrap()));
+        assert!(Cidr::parse("10.0.0.0/33").is_none());
+        assert!(Cidr::parse("nonsense").is_none());
+    }
+
+    #[test]
+    fn ips_with_ports_and_brackets() {
+        assert_eq!(parse_ip("1.2.3.4:443"), "1.2.3.4".parse().ok());
+        assert_eq!(parse_ip("[2001:db8::1]:443"), "2001:db8::1".parse().ok());
+        assert_eq!(parse_ip("2001:db8::1"), "2001:db8::1".parse().ok());
+        assert_eq!(parse_ip("host:80"), None);
+    }
+}
