@@ -1,0 +1,333 @@
+//! Rule semantics, one construct at a time, each against events that must
+//! and must not match.
+
+use vigie_core::{Event, EventKind, ValueKind};
+use vigie_sigma::{RuleSet, RuleSetBuilder};
+
+/// Compiles one rule over a Sysmon process-creation logsource, with the
+/// detection given as YAML.
+fn rule(detection: &str) -> RuleSet {
+    let yaml = format!(
+        "title: t\nid: test-rule\nlevel: high\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n{detection}"
+    );
+    let mut b = RuleSetBuilder::new();
+    b.add_yaml("test.yml", &yaml);
+    let (set, report) = b.build();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(set.len(), 1, "{:?}", report.unrouted);
+    set
+}
+
+fn compile_error(detection: &str) -> String {
+    let yaml = format!(
+        "title: t\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n{detection}"
+    );
+    let mut b = RuleSetBuilder::new();
+    b.add_yaml("test.yml", &yaml);
+    let (_, report) = b.build();
+    assert_eq!(report.errors.len(), 1, "expected a compile error");
+    report.errors[0].reason.clone()
+}
+
+/// A Sysmon EventID 1 event with the given extra fields.
+fn event(set: &RuleSet, fields: &[(&str, &str)]) -> Event {
+    let mut ev = Event::new(set.names());
+    ev.kind = EventKind::Windows;
+    ev.push("EventID", "1", ValueKind::Num);
+    ev.push(
+        "Channel",
+        "Microsoft-Windows-Sysmon/Operational",
+        ValueKind::Str,
+    );
+    for (k, v) in fields {
+        if *v == "<null>" {
+            ev.push(k, "", ValueKind::Null);
+        } else {
+            ev.push(k, v, ValueKind::Str);
+        }
+    }
+    ev
+}
+
+fn hits(set: &RuleSet, fields: &[(&str, &str)]) -> bool {
+    let ev = event(set, fields);
+    let mut out = Vec::new();
+    set.matches(&ev, &mut out);
+    !out.is_empty()
+}
+
+#[test]
+fn plain_values_are_case_insensitive_whole_value_equality() {
+    let r = rule("  sel:\n    Image: 'C:\\Windows\\System32\\cmd.exe'\n  condition: sel\n");
+    assert!(hits(&r, &[("Image", "c:\\windows\\system32\\CMD.EXE")]));
+    assert!(!hits(&r, &[("Image", "c:\\windows\\system32\\cmd.exe2")]));
+    assert!(!hits(&r, &[]));
+}
+
+#[test]
+fn wildcards_and_escapes() {
+    let r = rule("  sel:\n    CommandLine: '*\\\\*.ps? -x\\*'\n  condition: sel\n");
+    assert!(hits(&r, &[("CommandLine", "run C:\\a\\b.ps1 -x*")]));
+    assert!(!hits(&r, &[("CommandLine", "run C:\\a\\b.ps1 -xy")]));
+    assert!(!hits(&r, &[("CommandLine", "run C:\\a\\b.ps12 -x*")]));
+}
+
+#[test]
+fn value_lists_or_and_all() {
+    let r = rule(
+        "  sel:\n    CommandLine|contains:\n      - mimikatz\n      - sekurlsa\n  condition: sel\n",
+    );
+    assert!(hits(&r, &[("CommandLine", "x SEKURLSA::logonpasswords")]));
+    assert!(!hits(&r, &[("CommandLine", "notepad")]));
+    let r = rule("  sel:\n    CommandLine|contains|all:\n      - ' -w hidden'\n      - ' -enc '\n  condition: sel\n");
+    assert!(hits(
+        &r,
+        &[("CommandLine", "powershell -w hidden -enc AAA")]
+    ));
+    assert!(!hits(&r, &[("CommandLine", "powershell -enc AAA")]));
+}
+
+#[test]
+fn maps_are_and_lists_of_maps_are_or() {
+    let r = rule("  sel:\n    - Image|endswith: '\\a.exe'\n      CommandLine|contains: x\n    - Image|endswith: '\\b.exe'\n  condition: sel\n");
+    assert!(hits(&r, &[("Image", "C:\\a.exe"), ("CommandLine", "1x2")]));
+    assert!(!hits(&r, &[("Image", "C:\\a.exe"), ("CommandLine", "12")]));
+    assert!(hits(&r, &[("Image", "C:\\b.exe")]));
+}
+
+#[test]
+fn startswith_endswith() {
+    let r = rule("  sel:\n    Image|startswith: 'C:\\Users\\'\n    Image|endswith: '.scr'\n  condition: sel\n");
+    assert!(hits(&r, &[("Image", "c:\\users\\bob\\x.SCR")]));
+    assert!(!hits(&r, &[("Image", "d:\\users\\bob\\x.scr")]));
+}
+
+#[test]
+fn null_and_exists() {
+    let r = rule("  sel:\n    Image|endswith: '.exe'\n  empty:\n    OriginalFileName: null\n  condition: sel and empty\n");
+    assert!(hits(&r, &[("Image", "a.exe")]));
+    assert!(hits(&r, &[("Image", "a.exe"), ("OriginalFileName", "")]));
+    assert!(hits(
+        &r,
+        &[("Image", "a.exe"), ("OriginalFileName", "<null>")]
+    ));
+    assert!(!hits(
+        &r,
+        &[("Image", "a.exe"), ("OriginalFileName", "x.exe")]
+    ));
+    let r = rule("  sel:\n    Hashes|exists: true\n  condition: sel\n");
+    assert!(hits(&r, &[("Hashes", "")]));
+    assert!(!hits(&r, &[]));
+    let r = rule("  sel:\n    Hashes|exists: false\n  condition: sel\n");
+    assert!(hits(&r, &[]));
+}
+
+#[test]
+fn keywords_search_every_value() {
+    let r = rule("  keywords:\n    - 'Invoke-Mimikatz'\n    - 'sekurlsa'\n  condition: keywords\n");
+    assert!(hits(
+        &r,
+        &[("ScriptBlockText", "IEX (Invoke-MIMIKATZ -dump)")]
+    ));
+    assert!(!hits(&r, &[("ScriptBlockText", "Get-Process")]));
+    let r =
+        rule("  keywords:\n    '|all':\n      - 'alpha'\n      - 'beta'\n  condition: keywords\n");
+    assert!(hits(&r, &[("A", "alpha"), ("B", "xbetax")]));
+    assert!(!hits(&r, &[("A", "alpha")]));
+}
+
+#[test]
+fn regex_with_flags() {
+    let r = rule("  sel:\n    CommandLine|re: '^cmd\\.exe /c [a-z]+$'\n  condition: sel\n");
+    assert!(hits(&r, &[("CommandLine", "cmd.exe /c whoami")]));
+    assert!(!hits(&r, &[("CommandLine", "CMD.exe /c whoami")]));
+    let r = rule("  sel:\n    CommandLine|re|i: '^cmd\\.exe'\n  condition: sel\n");
+    assert!(hits(&r, &[("CommandLine", "CMD.exe /c whoami")]));
+    let r = rule("  sel:\n    CommandLine|re|m: '^second$'\n  condition: sel\n");
+    assert!(hits(&r, &[("CommandLine", "first\nsecond")]));
+    let r = rule("  sel:\n    CommandLine|re|s: 'a.b'\n  condition: sel\n");
+    assert!(hits(&r, &[("CommandLine", "a\nb")]));
+}
+
+#[test]
+fn cidr_v4_and_v6() {
+    let r = rule("  sel:\n    DestinationIp|cidr:\n      - '10.0.0.0/8'\n      - 'fd00::/8'\n  condition: sel\n");
+    assert!(hits(&r, &[("DestinationIp", "10.20.30.40")]));
+    assert!(hits(&r, &[("DestinationIp", "fd12::1")]));
+    assert!(!hits(&r, &[("DestinationIp", "8.8.8.8")]));
+    assert!(!hits(&r, &[("DestinationIp", "not an ip")]));
+}
+
+#[test]
+fn base64_and_base64offset() {
+    // "whoami" base64 is d2hvYW1p
+    let r = rule("  sel:\n    CommandLine|base64|contains: 'whoami'\n  condition: sel\n");
+    assert!(hits(&r, &[("CommandLine", "powershell -e d2hvYW1p")]));
+    let r = rule("  sel:\n    CommandLine|base64offset|contains: 'http://'\n  condition: sel\n");
+    // "IEX http://x" and " http://" at offsets 1 and 2 within a longer text.
+    for encoded in ["aHR0cDovL3g=", "IGh0dHA6Ly94", "ICBodHRwOi8veA=="] {
+        assert!(hits(&r, &[("CommandLine", encoded)]), "{encoded}");
+    }
+    assert!(!hits(&r, &[("CommandLine", "aGVsbG8=")]));
+}
+
+#[test]
+fn utf16_before_base64() {
+    // "cmd" as UTF-16LE, base64: YwBtAGQA
+    let r = rule("  sel:\n    CommandLine|wide|base64: 'cmd'\n  condition: sel\n");
+    assert!(hits(&r, &[("CommandLine", "YwBtAGQA")]));
+    let r =
+        rule("  sel:\n    CommandLine|utf16le|base64offset|contains: 'cmd'\n  condition: sel\n");
+    assert!(hits(&r, &[("CommandLine", "x YwBtAGQA y")]));
+}
+
+#[test]
+fn windash() {
+    let r = rule("  sel:\n    CommandLine|windash|contains: ' -exec bypass'\n  condition: sel\n");
+    for cmd in [
+        "ps -exec bypass",
+        "ps /exec bypass",
+        "ps \u{2013}exec bypass",
+        "ps \u{2015}exec bypass",
+    ] {
+        assert!(hits(&r, &[("CommandLine", cmd)]), "{cmd}");
+    }
+    assert!(!hits(&r, &[("CommandLine", "ps +exec bypass")]));
+}
+
+#[test]
+fn cased() {
+    let r = rule("  sel:\n    CommandLine|cased|contains: 'PowerShell'\n  condition: sel\n");
+    assert!(hits(&r, &[("CommandLine", "x PowerShell y")]));
+    assert!(!hits(&r, &[("CommandLine", "x powershell y")]));
+}
+
+#[test]
+fn numeric_comparisons() {
+    let r = rule("  sel:\n    LogonType|gte: 10\n    Size|lt: -1.5\n  condition: sel\n");
+    assert!(hits(&r, &[("LogonType", "10"), ("Size", "-2")]));
+    assert!(!hits(&r, &[("LogonType", "9"), ("Size", "-2")]));
+    assert!(!hits(&r, &[("LogonType", "10"), ("Size", "-1.5")]));
+    assert!(!hits(&r, &[("LogonType", "ten"), ("Size", "-2")]));
+    let r = rule("  sel:\n    LogonType|gt: 3\n  condition: sel\n");
+    assert!(hits(&r, &[("LogonType", "4")]));
+    let r = rule("  sel:\n    LogonType|lte: 3\n  condition: sel\n");
+    assert!(hits(&r, &[("LogonType", "3")]));
+}
+
+#[test]
+fn fieldref_and_neq() {
+    let r = rule("  sel:\n    SourceUser|fieldref: TargetUser\n  condition: sel\n");
+    assert!(hits(&r, &[("SourceUser", "Bob"), ("TargetUser", "bob")]));
+    assert!(!hits(&r, &[("SourceUser", "Bob"), ("TargetUser", "alice")]));
+    let r = rule("  sel:\n    User|neq: SYSTEM\n  condition: sel\n");
+    assert!(hits(&r, &[("User", "alice")]));
+    assert!(!hits(&r, &[("User", "system")]));
+}
+
+#[test]
+fn conditions_quantifiers_and_not() {
+    let r = rule("  selection_a:\n    Image|endswith: '\\a.exe'\n  selection_b:\n    Image|endswith: '\\b.exe'\n  filter_x:\n    CommandLine|contains: safe\n  condition: 1 of selection_* and not filter_x\n");
+    assert!(hits(&r, &[("Image", "C:\\b.exe"), ("CommandLine", "run")]));
+    assert!(!hits(
+        &r,
+        &[("Image", "C:\\b.exe"), ("CommandLine", "safe run")]
+    ));
+    assert!(!hits(&r, &[("Image", "C:\\c.exe")]));
+    let r = rule(
+        "  s1:\n    Image|contains: a\n  s2:\n    Image|contains: b\n  condition: all of them\n",
+    );
+    assert!(hits(&r, &[("Image", "ab")]));
+    assert!(!hits(&r, &[("Image", "a")]));
+    let r = rule("  s1:\n    Image|contains: a\n  s2:\n    Image|contains: b\n  condition: (s1 or s2) and not (s1 and s2)\n");
+    assert!(hits(&r, &[("Image", "a")]));
+    assert!(!hits(&r, &[("Image", "ab")]));
+}
+
+#[test]
+fn numbers_in_rules_match_text_and_numbers() {
+    let r = rule("  sel:\n    EventID: 1\n    ProcessId: 4\n  condition: sel\n");
+    assert!(hits(&r, &[("ProcessId", "4")]));
+    assert!(!hits(&r, &[("ProcessId", "44")]));
+}
+
+#[test]
+fn logsource_routing_keeps_rules_to_their_log() {
+    let r = rule("  sel:\n    Image|endswith: '.exe'\n  condition: sel\n");
+    let mut ev = Event::new(r.names());
+    ev.kind = EventKind::Windows;
+    ev.push("EventID", "4624", ValueKind::Num);
+    ev.push("Channel", "Security", ValueKind::Str);
+    ev.push("Image", "a.exe", ValueKind::Str);
+    let mut out = Vec::new();
+    r.matches(&ev, &mut out);
+    assert!(
+        out.is_empty(),
+        "a process_creation rule met a 4624 logon event"
+    );
+}
+
+#[test]
+fn security_4688_fields_map_to_sysmon_names() {
+    let r = rule("  sel:\n    Image|endswith: '\\ntdsutil.exe'\n  condition: sel\n");
+    let mut ev = Event::new(r.names());
+    ev.kind = EventKind::Windows;
+    ev.push("EventID", "4688", ValueKind::Num);
+    ev.push("Channel", "Security", ValueKind::Str);
+    ev.push(
+        "NewProcessName",
+        "C:\\Windows\\System32\\ntdsutil.exe",
+        ValueKind::Str,
+    );
+    let mut out = Vec::new();
+    r.matches(&ev, &mut out);
+    assert_eq!(out.len(), 1);
+    let evidence = r.evidence(&out[0], &ev);
+    assert_eq!(
+        evidence,
+        vec![(
+            "NewProcessName".to_string(),
+            "C:\\Windows\\System32\\ntdsutil.exe".to_string()
+        )]
+    );
+}
+
+#[test]
+fn broken_rules_are_reported_with_reasons() {
+    assert!(compile_error("  sel:\n    Image|bogus: x\n  condition: sel\n").contains("bogus"));
+    assert!(compile_error("  sel:\n    Image: x\n  condition: nosuch\n").contains("nosuch"));
+    assert!(
+        compile_error("  sel:\n    Image|re: '(unclosed'\n  condition: sel\n").contains("regex")
+    );
+    assert!(compile_error("  sel:\n    Image: x\n").contains("condition"));
+    assert!(
+        compile_error("  sel:\n    Image: x\n  condition: sel | count() > 3\n")
+            .contains("aggregation")
+    );
+}
+
+#[test]
+fn a_broken_file_does_not_stop_the_others() {
+    let mut b = RuleSetBuilder::new();
+    b.add_yaml("bad.yml", "title: [unclosed\n");
+    b.add_yaml("bin.yml", "\u{0}\u{1}\u{2}");
+    b.add_yaml(
+        "good.yml",
+        "title: ok\nid: ok\nlogsource:\n  product: windows\n  service: security\ndetection:\n  sel:\n    EventID: 1102\n  condition: sel\n",
+    );
+    let (set, report) = b.build();
+    assert_eq!(set.len(), 1);
+    assert_eq!(report.errors.len(), 2);
+    assert!(report.errors.iter().any(|e| e.origin.contains("bad.yml")));
+}
+
+#[test]
+fn duplicate_ids_are_skipped_and_reported() {
+    let text = "title: ok\nid: same\nlogsource:\n  product: windows\n  service: security\ndetection:\n  sel:\n    EventID: 1102\n  condition: sel\n";
+    let mut b = RuleSetBuilder::new();
+    b.add_yaml("a.yml", text);
+    b.add_yaml("b.yml", text);
+    let (set, report) = b.build();
+    assert_eq!(set.len(), 1);
+    assert_eq!(report.duplicates.len(), 1);
+}
