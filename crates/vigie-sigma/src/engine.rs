@@ -7,6 +7,7 @@ use rustc_hash::FxHashSet;
 use serde::Deserialize;
 use vigie_core::{Event, FieldNames};
 
+use crate::index::Marks;
 use crate::logsource::{LogsourceMap, Router};
 use crate::matcher::Ctx;
 use crate::rule::{compile_rule, CompiledRule};
@@ -41,6 +42,7 @@ pub struct RuleSetBuilder {
     rules: Vec<CompiledRule>,
     ids: FxHashSet<String>,
     report: LoadReport,
+    use_index: bool,
 }
 
 impl Default for RuleSetBuilder {
@@ -57,7 +59,16 @@ impl RuleSetBuilder {
             rules: Vec::new(),
             ids: FxHashSet::default(),
             report: LoadReport::default(),
+            use_index: true,
         }
+    }
+
+    /// Evaluates every routed rule on every event instead of only the
+    /// candidates the index picks: slower, for tests and benchmarks that
+    /// check the index changes nothing.
+    pub fn without_index(mut self) -> Self {
+        self.use_index = false;
+        self
     }
 
     /// Adds a user mapping file's entries over the built-in mapping.
@@ -160,6 +171,9 @@ impl RuleSetBuilder {
                 }),
             }
         }
+        if self.use_index {
+            router.build_indexes(&kept);
+        }
         self.report.loaded = kept.len();
         (
             RuleSet {
@@ -207,6 +221,10 @@ fn collect_yaml(
     }
 }
 
+thread_local! {
+    static MARKS: std::cell::RefCell<Marks> = std::cell::RefCell::new(Marks::default());
+}
+
 /// One rule that matched an event, with the route it matched under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Match {
@@ -246,13 +264,28 @@ impl RuleSet {
     /// Appends the rules that match `event` to `out` (each at most once).
     pub fn matches(&self, event: &Event, out: &mut Vec<Match>) {
         let start = out.len();
-        self.router.for_each_group(event, |group, rules, remap| {
-            let ctx = Ctx { event, remap };
-            for &rule in rules {
-                if self.rule_matches(rule, &ctx) {
-                    out.push(Match { rule, group });
+        MARKS.with(|marks| {
+            let mut marks = marks.borrow_mut();
+            self.router.for_each_route(event, |route| {
+                let ctx = Ctx {
+                    event,
+                    remap: route.remap,
+                };
+                let mut try_rule = |rule: u32| {
+                    if self.rule_matches(rule, &ctx) {
+                        out.push(Match {
+                            rule,
+                            group: route.group,
+                        });
+                    }
+                };
+                match route.index {
+                    Some(index) => index.candidates(&ctx, &mut marks, |local| {
+                        try_rule(route.rules[local as usize])
+                    }),
+                    None => route.rules.iter().for_each(|r| try_rule(*r)),
                 }
-            }
+            });
         });
         if out.len() - start > 1 {
             out[start..].sort_unstable_by_key(|m| m.rule);

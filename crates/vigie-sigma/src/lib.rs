@@ -9,6 +9,7 @@
 mod compile;
 mod condition;
 mod engine;
+mod index;
 pub mod logsource;
 mod matcher;
 mod modifiers;

@@ -9,6 +9,10 @@ use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use vigie_core::{well_known, Event, EventKind, FieldId, FieldNames};
 
+use crate::compile::Detection;
+use crate::index::CandidateIndex;
+use crate::rule::CompiledRule;
+
 /// The default mapping, embedded.
 pub const DEFAULT_MAPPING: &str = include_str!("../data/logsources.yaml");
 
@@ -69,21 +73,35 @@ pub struct RuleLogsource {
 /// Sigma field id → the id this log uses for it.
 pub type Remap = FxHashMap<FieldId, FieldId>;
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Group {
     rules: Vec<u32>,
     remap: Option<FxHashMap<FieldId, FieldId>>,
     conditions: Vec<(FieldId, String)>,
+    index: Option<CandidateIndex>,
 }
 
-#[derive(Debug, Default)]
+/// What a route hands the matcher: its rules (global indices), its field
+/// renames and its candidate index.
+#[derive(Clone, Copy)]
+pub struct Route<'a> {
+    pub group: u32,
+    pub rules: &'a [u32],
+    pub remap: Option<&'a Remap>,
+    pub index: Option<&'a CandidateIndex>,
+}
+
+/// Routes with fewer rules than this are evaluated without an index.
+const INDEX_THRESHOLD: usize = 4;
+
+#[derive(Default)]
 struct ChannelRoutes {
     by_event_id: FxHashMap<u32, Vec<u32>>,
     any: Vec<u32>,
 }
 
 /// Rules grouped by where their events live.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Router {
     groups: Vec<Group>,
     group_keys: FxHashMap<String, u32>,
@@ -205,20 +223,35 @@ impl Router {
         self.groups.get(group as usize)?.remap.as_ref()
     }
 
-    /// Calls `f(group, rules, remap)` for each group of rules the event meets.
-    pub fn for_each_group<'a>(
-        &'a self,
-        event: &Event,
-        mut f: impl FnMut(u32, &'a [u32], Option<&'a Remap>),
-    ) {
-        let visit = |g: u32, f: &mut dyn FnMut(u32, &'a [u32], Option<&'a Remap>)| {
+    /// Builds the candidate index of every route large enough to need one.
+    pub fn build_indexes(&mut self, rules: &[CompiledRule]) {
+        for group in &mut self.groups {
+            if group.rules.len() >= INDEX_THRESHOLD {
+                let detections: Vec<&Detection> = group
+                    .rules
+                    .iter()
+                    .map(|r| &rules[*r as usize].detection)
+                    .collect();
+                group.index = Some(CandidateIndex::build(&detections));
+            }
+        }
+    }
+
+    /// Calls `f(route)` for each route whose rules the event meets.
+    pub fn for_each_route<'a>(&'a self, event: &Event, mut f: impl FnMut(Route<'a>)) {
+        let visit = |g: u32, f: &mut dyn FnMut(Route<'a>)| {
             let group = &self.groups[g as usize];
             let ok = group
                 .conditions
                 .iter()
                 .all(|(field, want)| event.values(*field).any(|v| v.lower == want.as_str()));
             if ok {
-                f(g, &group.rules, group.remap.as_ref());
+                f(Route {
+                    group: g,
+                    rules: &group.rules,
+                    remap: group.remap.as_ref(),
+                    index: group.index.as_ref(),
+                });
             }
         };
         match event.kind {
