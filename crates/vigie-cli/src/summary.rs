@@ -1,0 +1,118 @@
+//! The end-of-run summary written to standard error.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
+
+use vigie_core::{Alert, Level};
+use vigie_sigma::LoadReport;
+use vigie_sinks::strip_control;
+use vigie_sources::{Diagnostic, FileStats, Severity};
+
+pub struct Summary<'a> {
+    pub files: usize,
+    pub events: u64,
+    pub bytes: u64,
+    pub rules_loaded: usize,
+    pub rule_report: &'a LoadReport,
+    pub rules_time: Duration,
+    pub scan_time: Duration,
+    pub alerts: &'a [Alert],
+    pub diagnostics: &'a [Diagnostic],
+    pub stats: &'a [FileStats],
+}
+
+impl Summary<'_> {
+    pub fn print(&self, out: &mut dyn Write) {
+        let _ = self.write(out);
+    }
+
+    fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let secs = self.scan_time.as_secs_f64().max(1e-9);
+        writeln!(out, "── vigie hunt summary ──")?;
+        writeln!(
+            out,
+            "rules:      {} loaded in {:.2}s ({} failed to compile, {} unroutable, {} duplicate)",
+            self.rules_loaded,
+            self.rules_time.as_secs_f64(),
+            self.rule_report.errors.len(),
+            self.rule_report.unrouted.len(),
+            self.rule_report.duplicates.len()
+        )?;
+        let read = self.stats.iter().filter(|s| s.format.is_some()).count();
+        writeln!(
+            out,
+            "files:      {} found, {} read ({:.1} MB)",
+            self.files,
+            read,
+            self.bytes as f64 / 1e6
+        )?;
+        writeln!(
+            out,
+            "events:     {} in {:.2}s ({:.0} events/s)",
+            self.events,
+            secs,
+            self.events as f64 / secs
+        )?;
+        let mut by_level: BTreeMap<Level, usize> = BTreeMap::new();
+        let mut by_rule: BTreeMap<(&str, &str, Level), usize> = BTreeMap::new();
+        for a in self.alerts {
+            *by_level.entry(a.rule.level).or_default() += 1;
+            *by_rule
+                .entry((a.rule.title.as_str(), a.rule.id.as_str(), a.rule.level))
+                .or_default() += 1;
+        }
+        let levels: Vec<String> = Level::ALL
+            .iter()
+            .rev()
+            .map(|l| format!("{} {}", l, by_level.get(l).copied().unwrap_or(0)))
+            .collect();
+        writeln!(
+            out,
+            "detections: {} ({})",
+            self.alerts.len(),
+            levels.join(", ")
+        )?;
+        if !by_rule.is_empty() {
+            let mut top: Vec<_> = by_rule.into_iter().collect();
+            top.sort_by(|a, b| b.1.cmp(&a.1).then(b.0 .2.cmp(&a.0 .2)).then(a.0.cmp(&b.0)));
+            writeln!(out, "top rules:")?;
+            for ((title, id, level), n) in top.iter().take(10) {
+                writeln!(
+                    out,
+                    "  {n:>7}  {:<13} {} ({})",
+                    level.as_str(),
+                    strip_control(title),
+                    strip_control(id)
+                )?;
+            }
+        }
+        let errors = self
+            .diagnostics
+            .iter()
+            .filter(|d| matches!(d.severity, Severity::Error))
+            .count();
+        if !self.diagnostics.is_empty() {
+            writeln!(
+                out,
+                "problems:   {} errors, {} warnings",
+                errors,
+                self.diagnostics.len() - errors
+            )?;
+            for d in self.diagnostics {
+                let kind = match d.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                };
+                let record = d.record.map(|r| format!(" record {r}")).unwrap_or_default();
+                writeln!(
+                    out,
+                    "  {kind}: {}{record}: {}",
+                    strip_control(&d.path),
+                    strip_control(&d.reason)
+                )?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,285 @@
+//! EVTX through the `evtx` crate.
+//!
+//! The file's 64 KiB chunks are read in order by one thread and parsed on
+//! the rayon pool (`par_bridge`), each worker with its own reused
+//! [`Flattener`]. The crate has no public visitor over a record's BinXML
+//! (its IR and compiled renderers are private), so each record is rendered
+//! to compact JSON by the crate's fast path and flattened from that text by
+//! the same visitor as evtx_dump-style JSON, which also guarantees that both
+//! give identical events.
+//!
+//! The crate's own multi-threaded pipeline is not used: it blocks the
+//! calling thread on a channel while its jobs run on the rayon pool, which
+//! can deadlock when the caller is itself a rayon worker (as it is when the
+//! CLI reads several inputs at once).
+
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use evtx::err::EvtxError;
+use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
+
+use crate::flatten::Flattener;
+use crate::input::Stream;
+use crate::parallel;
+use crate::sink::Sink;
+use crate::{Input, ReadOptions};
+
+const FILE_HEADER: u64 = 4096;
+const CHUNK: u64 = 65536;
+const CHUNK_HEADER: usize = 512;
+/// EVTX that has to be held in memory (from gzip or stdin) is refused past
+/// this size rather than exhausting memory on a decompression bomb.
+const MAX_IN_MEMORY: u64 = 4 << 30;
+
+/// A chunk to parse, and how many of its bytes are real: all of them, or
+/// fewer for the zero-padded remains of a cut one.
+type ChunkItem = (Result<EvtxChunkData, EvtxError>, u64);
+
+pub(crate) fn read_file(input: &Input, opts: &ReadOptions, sink: &Sink<'_>) {
+    let mut file = match File::open(&input.path) {
+        Ok(f) => f,
+        Err(e) => return sink.error(None, format!("cannot open: {e}")),
+    };
+    let size = match file.metadata() {
+        Ok(m) => m.len(),
+        Err(e) => return sink.error(None, format!("cannot read: {e}")),
+    };
+    let tail = read_tail(&mut file, size, sink);
+    if let Err(e) = file.rewind() {
+        return sink.error(None, format!("cannot read: {e}"));
+    }
+    let parser = match EvtxParser::from_read_seek(file) {
+        Ok(p) => p,
+        Err(e) => return sink.error(None, format!("not a readable EVTX file: {}", describe(&e))),
+    };
+    run(parser, tail, Some(size), opts, sink);
+}
+
+pub(crate) fn read_stream(stream: Stream<'_>, opts: &ReadOptions, sink: &Sink<'_>) {
+    let mut data = Vec::new();
+    if let Err(e) = stream.take(MAX_IN_MEMORY + 1).read_to_end(&mut data) {
+        return sink.error(None, format!("read error: {e}"));
+    }
+    if data.len() as u64 > MAX_IN_MEMORY {
+        return sink.error(
+            None,
+            format!("compressed or piped EVTX larger than {MAX_IN_MEMORY} bytes; decompress it to a file first"),
+        );
+    }
+    let size = data.len() as u64;
+    let mut cursor = Cursor::new(data);
+    let tail = read_tail(&mut cursor, size, sink);
+    cursor.set_position(0);
+    let parser = match EvtxParser::from_read_seek(cursor) {
+        Ok(p) => p,
+        Err(e) => return sink.error(None, format!("not a readable EVTX file: {}", describe(&e))),
+    };
+    // Bytes were counted as they were read.
+    run(parser, tail, None, opts, sink);
+}
+
+/// The incomplete chunk at the end of a truncated file (the parser stops
+/// before it), zero-padded so that its whole records can still be read.
+fn read_tail<R: Read + Seek>(data: &mut R, size: u64, sink: &Sink<'_>) -> Option<ChunkItem> {
+    if size <= FILE_HEADER {
+        return None;
+    }
+    let offset = FILE_HEADER + (size - FILE_HEADER) / CHUNK * CHUNK;
+    let len = size - offset;
+    if len == 0 {
+        return None;
+    }
+    let chunk_number = (offset - FILE_HEADER) / CHUNK;
+    let mut bytes = Vec::with_capacity(CHUNK as usize);
+    let read = data
+        .seek(SeekFrom::Start(offset))
+        .and_then(|_| data.by_ref().take(len).read_to_end(&mut bytes));
+    if let Err(e) = read {
+        sink.error(None, format!("cannot read the last chunk: {e}"));
+        return None;
+    }
+    if bytes.len() < CHUNK_HEADER || !bytes.starts_with(b"ElfChnk\0") {
+        sink.warning(
+            None,
+            format!(
+                "{len} bytes after the last chunk that are not a chunk (truncated file?); ignored"
+            ),
+        );
+        return None;
+    }
+    sink.warning(
+        None,
+        format!(
+            "file ends inside chunk {chunk_number} ({len} of {CHUNK} bytes; truncated?): reading the records it still holds"
+        ),
+    );
+    bytes.resize(CHUNK as usize, 0);
+    let chunk = EvtxChunkData::new(bytes, false)
+        .map(|mut c| {
+            c.number = Some(chunk_number);
+            c
+        })
+        .map_err(|e| EvtxError::FailedToParseChunk {
+            chunk_id: chunk_number,
+            source: Box::new(e),
+        });
+    Some((chunk, len))
+}
+
+fn run<T: Read + Seek + Send>(
+    mut parser: EvtxParser<T>,
+    tail: Option<ChunkItem>,
+    size: Option<u64>,
+    opts: &ReadOptions,
+    sink: &Sink<'_>,
+) {
+    let settings = ParserSettings::new().indent(false).num_threads(1);
+    parser = parser.with_configuration(settings.clone());
+    let settings = Arc::new(settings);
+    let mut chunks = parser.chunks();
+    let mut failed = false;
+    // The chunk walk does I/O and header parsing: guard it like the rest.
+    let chunks = std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        match catch_unwind(AssertUnwindSafe(|| chunks.next())) {
+            Ok(next) => next.map(|chunk| (chunk, CHUNK)),
+            Err(_) => {
+                failed = true;
+                sink.error(
+                    None,
+                    "the EVTX parser failed while reading chunks; rest of file skipped",
+                );
+                None
+            }
+        }
+    })
+    .chain(tail);
+    parallel::for_each(
+        chunks,
+        || Worker {
+            flattener: Flattener::new(&opts.names, opts.max_record_bytes),
+        },
+        |worker, item| {
+            worker.chunk(item, &settings, sink);
+            if let Some(size) = size {
+                sink.bytes_up_to(CHUNK, size);
+            }
+        },
+    );
+    if let Some(size) = size {
+        // The file header, and any rounding.
+        sink.bytes_up_to(size, size);
+    }
+}
+
+struct Worker {
+    flattener: Flattener,
+}
+
+impl Worker {
+    fn chunk(&mut self, item: ChunkItem, settings: &Arc<ParserSettings>, sink: &Sink<'_>) {
+        let (item, real_len) = item;
+        let mut data = match item {
+            Ok(data) => data,
+            Err(e) => return sink.error(None, describe(&e)),
+        };
+        let number = data.number;
+        let flattener = &mut self.flattener;
+        // Rendering runs the evtx crate over untrusted bytes: a panic in it
+        // costs this chunk's remaining records, not the run. A panic in the
+        // handler is not ours to hide, and is passed on.
+        let in_handler = Cell::new(false);
+        let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
+            let mut chunk = data.parse(settings.clone()).map_err(|e| describe(&e))?;
+            for record in chunk.iter() {
+                let record = match record {
+                    Ok(record) => record,
+                    Err(e) => {
+                        sink.error(record_id(&e), describe(&e));
+                        continue;
+                    }
+                };
+                let id = record.event_record_id;
+                // In a cut chunk, a record running into the padding would
+                // read zeros as its values.
+                let end = record.binxml_offset + u64::from(record.binxml_size);
+                if end > real_len {
+                    sink.error(Some(id), "record cut by the end of the file, skipped");
+                    continue;
+                }
+                match record.into_json_bytes() {
+                    Ok(json) => {
+                        in_handler.set(true);
+                        flatten(flattener, &json.data, id, sink);
+                        in_handler.set(false);
+                    }
+                    Err(e) => sink.error(Some(id), describe(&e)),
+                }
+            }
+            Ok(())
+        }));
+        let chunk_name = number.map_or_else(|| "a chunk".to_owned(), |n| format!("chunk {n}"));
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => sink.error(None, format!("cannot parse {chunk_name}: {reason}")),
+            Err(panic) if in_handler.get() => resume_unwind(panic),
+            Err(_) => sink.error(
+                None,
+                format!(
+                    "the EVTX parser failed inside {chunk_name}; its remaining records are skipped"
+                ),
+            ),
+        }
+    }
+}
+
+fn flatten(flattener: &mut Flattener, json: &[u8], id: u64, sink: &Sink<'_>) {
+    // Numbered by System.EventRecordID (what Event Viewer and other tools
+    // show), else by the record header's number.
+    let mut emit = |ev: &mut vigie_core::Event| {
+        let record = if ev.record > 0 { ev.record } else { id };
+        sink.event(ev, record)
+    };
+    if let Err(e) = flattener.parse_record(json, &mut emit) {
+        sink.error(Some(id), format!("cannot read the rendered record: {e}"));
+    }
+}
+
+fn record_id(e: &EvtxError) -> Option<u64> {
+    match e {
+        EvtxError::FailedToParseRecord { record_id, .. } => Some(*record_id),
+        _ => None,
+    }
+}
+
+/// An error with its chain of causes: the evtx crate's top-level messages
+/// alone say little ("Failed to parse record number 5"), and its wrappers
+/// add sentences that say nothing the diagnostic does not already.
+fn describe(e: &dyn std::error::Error) -> String {
+    const NOISE: [&str; 3] = [
+        "Failed to parse record number",
+        "An error occurred while trying to",
+        "Failed to parse chunk number",
+    ];
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&dyn std::error::Error> = Some(e);
+    while let Some(error) = next {
+        let text = error.to_string();
+        let repeated = parts.last().is_some_and(|last| last.ends_with(&text));
+        if !repeated && !NOISE.iter().any(|n| text.starts_with(n)) {
+            parts.push(text);
+        }
+        next = error.source();
+    }
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
+    }
+}

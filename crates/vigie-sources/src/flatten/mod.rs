@@ -1,0 +1,435 @@
+//! JSON to [`Event`] in one pass: a serde `DeserializeSeed`/`Visitor` pair
+//! that walks the text and pushes every scalar straight into a reused
+//! `Event` under its dotted path. Keys and strings arrive as `&str`
+//! (borrowed from the input when they hold no escape, else from serde_json's
+//! scratch buffer), so a record costs no allocation once the buffers have
+//! grown, and no `serde_json::Value` tree is ever built.
+//!
+//! Shapes:
+//! * nested objects give dotted keys (`properties.userPrincipalName`);
+//! * arrays push the same key once per element, and arrays of objects
+//!   flatten each element under the same prefix;
+//! * numbers keep their value as text with `ValueKind::Num`, booleans are
+//!   `Bool`, null is `Null` (with empty text);
+//! * a top-level array, or a top-level `value`/`records`/`Records` array
+//!   (the envelopes of Graph, Azure diagnostics and CloudTrail), yields one
+//!   event per object element;
+//! * `{"Event":{"System":..}}` (evtx_dump's JSON, and this crate's own EVTX
+//!   rendering) is mapped to flat Windows field names by the rules in
+//!   [`crate::windows`].
+
+use std::sync::Arc;
+
+use serde::de::{self, DeserializeSeed, Deserializer};
+use vigie_core::{Event, FieldNames, ValueKind};
+
+use crate::windows::{self, RecState};
+
+mod walk;
+
+use walk::{Cx, Split, ValueSeed};
+
+/// Where the walker is; decides how child keys become field names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// The value of a whole record (must be an object, or an array of them).
+    Root,
+    /// A direct child of the record: noted for timestamps and Windows shape.
+    Top,
+    /// A top-level `value`/`records`/`Records` member: records when it is an
+    /// array, an ordinary field otherwise.
+    Envelope,
+    /// Anything nested below the top level of a non-Windows record.
+    Generic,
+    // Windows XML-shaped JSON (see `windows::plan`):
+    /// Children of `Event`.
+    WinEvent,
+    /// Children of `Event.System`.
+    System,
+    /// A `System` member (null skipped, `TimeCreated` noted).
+    SysField,
+    /// An XML element: `#attributes` and `#text` are folded into its name.
+    WinNested,
+    /// Children of an `#attributes` object: `X_Y`.
+    Attributes,
+    /// Children of `Event.EventData`.
+    EventData,
+    /// An `EventData.Data` element: unnamed (`Data`) or `Name`d.
+    Data,
+    /// The `#attributes` of a `Data` element.
+    DataAttributes,
+    /// The `Name` attribute of a `Data` element.
+    DataNameValue,
+    /// Children of `Event.UserData` (one wrapper element).
+    UserData,
+    /// Children of the `UserData` wrapper: top-level fields.
+    UserDataInner,
+}
+
+/// How a child key turns into the path of its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PathOp {
+    /// `parent.key`
+    Dotted,
+    /// `key`, whatever the parent
+    Key,
+    /// `key` without its last n bytes (`Provider_attributes` -> `Provider`)
+    KeyWithoutSuffix(usize),
+    /// `parent_key`
+    Underscore,
+    /// the parent's path (for `#text` and `#attributes`)
+    Keep,
+    /// a fixed name
+    Fixed(&'static str),
+    /// `Data.key`
+    DataPrefixed,
+    /// the `Name` attribute of the current `Data` element, else `Data`
+    DataName,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Plan {
+    Skip,
+    Go(PathOp, Mode),
+}
+
+/// Envelope members whose array holds the records.
+const ENVELOPES: [&str; 3] = ["value", "records", "Records"];
+
+fn plan(mode: Mode, key: &str, first: bool, can_split: bool, time_attrs: bool) -> Plan {
+    match mode {
+        Mode::Root => {
+            if first && key == "Event" {
+                Plan::Go(PathOp::Key, Mode::WinEvent)
+            } else if can_split && ENVELOPES.contains(&key) {
+                Plan::Go(PathOp::Key, Mode::Envelope)
+            } else {
+                Plan::Go(PathOp::Key, Mode::Top)
+            }
+        }
+        Mode::Top | Mode::Envelope | Mode::Generic => Plan::Go(PathOp::Dotted, Mode::Generic),
+        _ => windows::plan(mode, key, time_attrs),
+    }
+}
+
+/// One record being built: the event plus the walker's buffers.
+pub(crate) struct Record {
+    pub(crate) ev: Event,
+    pub(crate) st: RecState,
+    path: String,
+    key: String,
+    num: String,
+    data_name: String,
+    has_data_name: bool,
+    saw_data_text: bool,
+    /// Bytes pushed so far (keys + values + per-field overhead).
+    used: usize,
+    /// Limit on `used`: flattening can repeat a long key once per array
+    /// element, so a small input can expand a lot; this keeps memory and the
+    /// event's 32-bit offsets in check.
+    cap: usize,
+}
+
+impl Record {
+    pub(crate) fn new(names: &Arc<FieldNames>, max_record_bytes: usize) -> Self {
+        Record {
+            ev: Event::new(names.clone()),
+            st: RecState::default(),
+            path: String::new(),
+            key: String::new(),
+            num: String::new(),
+            data_name: String::new(),
+            has_data_name: false,
+            saw_data_text: false,
+            used: 0,
+            cap: flatten_cap(max_record_bytes),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.ev.clear();
+        self.st.reset();
+        self.path.clear();
+        self.used = 0;
+    }
+
+    fn push<E: de::Error>(&mut self, text: &str, kind: ValueKind) -> Result<usize, E> {
+        self.used = self.used.saturating_add(self.path.len() + text.len() + 32);
+        if self.used > self.cap {
+            return Err(E::custom(format_args!(
+                "record too large once flattened (over {} bytes of fields)",
+                self.cap
+            )));
+        }
+        Ok(self.ev.push(&self.path, text, kind))
+    }
+
+    fn compose(&mut self, op: PathOp, base: usize) {
+        let path = &mut self.path;
+        match op {
+            PathOp::Dotted => {
+                path.truncate(base);
+                if base > 0 {
+                    path.push('.');
+                }
+                path.push_str(&self.key);
+            }
+            PathOp::Key => {
+                path.clear();
+                path.push_str(&self.key);
+            }
+            PathOp::KeyWithoutSuffix(n) => {
+                path.clear();
+                let end = self.key.len().saturating_sub(n);
+                path.push_str(self.key.get(..end).unwrap_or(&self.key));
+            }
+            PathOp::Underscore => {
+                path.truncate(base);
+                path.push('_');
+                path.push_str(&self.key);
+            }
+            PathOp::Keep => path.truncate(base),
+            PathOp::Fixed(name) => {
+                path.clear();
+                path.push_str(name);
+            }
+            PathOp::DataPrefixed => {
+                path.clear();
+                path.push_str("Data.");
+                path.push_str(&self.key);
+            }
+            PathOp::DataName => {
+                path.clear();
+                if self.has_data_name {
+                    path.push_str(&self.data_name);
+                } else {
+                    path.push_str("Data");
+                }
+                self.saw_data_text = true;
+            }
+        }
+    }
+}
+
+/// Flattened-size limit for a record read under `max_record_bytes`.
+fn flatten_cap(max_record_bytes: usize) -> usize {
+    max_record_bytes.saturating_mul(4).clamp(16 << 20, 1 << 30)
+}
+
+/// What `Flattener::parse` found besides the events it emitted.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Outcome {
+    /// The record itself still has to be emitted (with `emit_root`): it was
+    /// an object and not an envelope whose elements were emitted.
+    pub(crate) root_pending: bool,
+    /// Array elements that were not objects and so gave no event.
+    pub(crate) skipped: u64,
+}
+
+/// A reusable JSON-to-events converter (one per worker thread).
+pub(crate) struct Flattener {
+    root: Record,
+    elem: Record,
+}
+
+impl Flattener {
+    pub(crate) fn new(names: &Arc<FieldNames>, max_record_bytes: usize) -> Self {
+        Flattener {
+            root: Record::new(names, max_record_bytes),
+            elem: Record::new(names, max_record_bytes),
+        }
+    }
+
+    /// Reads one JSON value from `de`. Records inside envelopes and
+    /// top-level arrays are passed to `emit` as they complete; the value's
+    /// own record is left for [`Flattener::emit_root`], so that a caller can
+    /// first check that nothing follows it.
+    pub(crate) fn parse<'de, D: Deserializer<'de>>(
+        &mut self,
+        de: D,
+        emit: &mut dyn FnMut(&mut Event),
+    ) -> Result<Outcome, D::Error> {
+        self.root.reset();
+        let mut cx = Cx {
+            rec: &mut self.root,
+            split: Some(Split {
+                elem: &mut self.elem,
+                emit,
+                emitted: 0,
+                skipped: 0,
+                top_array: false,
+            }),
+        };
+        ValueSeed {
+            cx: &mut cx,
+            mode: Mode::Root,
+        }
+        .deserialize(de)?;
+        let (emitted, skipped, top_array) = cx
+            .split
+            .map(|s| (s.emitted, s.skipped, s.top_array))
+            .unwrap_or_default();
+        Ok(Outcome {
+            root_pending: !top_array && emitted == 0,
+            skipped,
+        })
+    }
+
+    /// Reads one whole JSON record (a line, an EVTX record rendered as JSON)
+    /// and emits its events. Nothing may follow the value.
+    pub(crate) fn parse_record(
+        &mut self,
+        bytes: &[u8],
+        emit: &mut dyn FnMut(&mut Event),
+    ) -> Result<Outcome, serde_json::Error> {
+        // One bulk UTF-8 check lets serde_json skip its per-string one; on
+        // invalid UTF-8 the slice reader finds where, for the message.
+        let outcome = match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                let outcome = self.parse(&mut de, emit)?;
+                de.end()?;
+                outcome
+            }
+            Err(_) => {
+                let mut de = serde_json::Deserializer::from_slice(bytes);
+                let outcome = self.parse(&mut de, emit)?;
+                de.end()?;
+                outcome
+            }
+        };
+        if outcome.root_pending {
+            self.emit_root(emit);
+        }
+        Ok(outcome)
+    }
+
+    /// Finishes and emits the record read by the last `parse`.
+    pub(crate) fn emit_root(&mut self, emit: &mut dyn FnMut(&mut Event)) {
+        windows::finish(&mut self.root.ev, &self.root.st);
+        emit(&mut self.root.ev);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Arc<FieldNames> {
+        Arc::new(FieldNames::new())
+    }
+
+    /// Flattens one JSON text into (key, value, kind) triples per event.
+    fn flat(json: &str) -> Vec<Vec<(String, String, ValueKind)>> {
+        let mut fl = Flattener::new(&names(), 1 << 20);
+        let mut out = Vec::new();
+        let mut emit = |ev: &mut Event| {
+            out.push(
+                ev.iter()
+                    .map(|(k, v)| (k.to_owned(), v.text.to_owned(), v.kind))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let mut de = serde_json::Deserializer::from_str(json);
+        let outcome = fl.parse(&mut de, &mut emit).unwrap();
+        if outcome.root_pending {
+            fl.emit_root(&mut emit);
+        }
+        out
+    }
+
+    fn pairs(event: &[(String, String, ValueKind)]) -> Vec<(&str, &str)> {
+        event
+            .iter()
+            .map(|(k, v, _)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn nested_objects_and_arrays() {
+        let events = flat(
+            r#"{"a":{"b":{"c":"x"}},"n":[1,2.5,true,null],"o":[{"k":"v1"},{"k":"v2","z":{"y":1}}],"e":"tab\there"}"#,
+        );
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            pairs(&events[0]),
+            vec![
+                ("a.b.c", "x"),
+                ("n", "1"),
+                ("n", "2.5"),
+                ("n", "true"),
+                ("n", ""),
+                ("o.k", "v1"),
+                ("o.k", "v2"),
+                ("o.z.y", "1"),
+                ("e", "tab\there"),
+            ]
+        );
+        let kinds: Vec<ValueKind> = events[0].iter().map(|(_, _, k)| *k).collect();
+        assert_eq!(
+            kinds[1..5],
+            [
+                ValueKind::Num,
+                ValueKind::Num,
+                ValueKind::Bool,
+                ValueKind::Null
+            ]
+        );
+        assert_eq!(kinds[0], ValueKind::Str);
+    }
+
+    #[test]
+    fn integers_keep_their_text() {
+        let events = flat(
+            r#"{"a":0,"b":-7,"c":18446744073709551615,"d":-9223372036854775808,"e":1.0,"f":1e300}"#,
+        );
+        let values: Vec<&str> = events[0].iter().map(|(_, v, _)| v.as_str()).collect();
+        assert_eq!(
+            values,
+            [
+                "0",
+                "-7",
+                "18446744073709551615",
+                "-9223372036854775808",
+                "1.0",
+                "1e300"
+            ]
+        );
+    }
+
+    #[test]
+    fn envelopes_split_into_records() {
+        let events = flat(r#"{"@odata.context":"x","value":[{"id":1},{"id":2}],"next":"y"}"#);
+        assert_eq!(events.len(), 2);
+        assert_eq!(pairs(&events[1]), vec![("id", "2")]);
+        // An array of scalars is just a field.
+        let events = flat(r#"{"name":"n","value":[1,2]}"#);
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            pairs(&events[0]),
+            vec![("name", "n"), ("value", "1"), ("value", "2")]
+        );
+        // Top-level arrays: objects are records, other elements skipped.
+        let events = flat(r#"[{"a":1},5,{"a":2}]"#);
+        assert_eq!(events.len(), 2);
+    }
+
+    #[test]
+    fn scalars_at_the_top_are_rejected() {
+        let mut fl = Flattener::new(&names(), 1 << 20);
+        let mut de = serde_json::Deserializer::from_str("42");
+        let err = fl.parse(&mut de, &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains("expected a JSON object"), "{err}");
+    }
+
+    #[test]
+    fn flattened_size_is_capped() {
+        // 2 bytes of JSON per element, ~1 KiB of key per element once flat.
+        let key = "k".repeat(1000);
+        let json = format!(r#"{{"{key}":[{}1]}}"#, "1,".repeat(40_000));
+        let mut fl = Flattener::new(&names(), 1024);
+        let mut de = serde_json::Deserializer::from_str(&json);
+        let err = fl.parse(&mut de, &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains("too large"), "{err}");
+    }
+}

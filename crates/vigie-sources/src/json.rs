@@ -1,0 +1,266 @@
+//! JSON lines and JSON documents.
+//!
+//! JSON lines are read by one thread into batches of whole lines (about
+//! 1 MiB each) that the rayon pool parses in parallel; `par_bridge` pulls a
+//! batch only when a worker is free, so memory stays bounded whatever the
+//! file size. A line longer than `max_record_bytes` is reported and skipped
+//! as it streams past, never held whole.
+//!
+//! A JSON document (an object, an array, several concatenated values) is
+//! parsed in one pass, from memory when it fits in `max_record_bytes` and
+//! straight from the stream otherwise; its records are numbered by index.
+
+use std::io::{self, BufRead, BufReader};
+
+use vigie_core::Event;
+
+use crate::flatten::{Flattener, Outcome};
+use crate::input::Stream;
+use crate::parallel;
+use crate::sink::Sink;
+use crate::ReadOptions;
+
+/// Bytes of lines per parallel batch: big enough to amortise the hand-off,
+/// small enough that a 2 MiB file still keeps two cores busy.
+const BATCH_BYTES: usize = 1 << 20;
+const READ_BUFFER: usize = 256 * 1024;
+
+pub(crate) fn read_lines(stream: Stream<'_>, opts: &ReadOptions, sink: &Sink<'_>) {
+    let reader = BufReader::with_capacity(READ_BUFFER, stream);
+    let mut batcher = LineBatcher::new(reader, opts.max_record_bytes, sink);
+    parallel::for_each(
+        std::iter::from_fn(|| batcher.next_batch()),
+        || Flattener::new(&opts.names, opts.max_record_bytes),
+        |flattener, batch| parse_batch(flattener, &batch, opts.max_record_bytes, sink),
+    );
+}
+
+/// Whole lines (the last one maybe without its newline) and the number of
+/// the first.
+struct Batch {
+    first_line: u64,
+    data: Vec<u8>,
+}
+
+struct LineBatcher<'s, R> {
+    reader: R,
+    max_line: usize,
+    sink: &'s Sink<'s>,
+    /// The unfinished line carried over to the next batch.
+    carry: Vec<u8>,
+    /// Number of the first line of `carry`.
+    next_line: u64,
+    /// Dropping an over-long line until its newline.
+    skipping: bool,
+    done: bool,
+}
+
+impl<'s, R: BufRead> LineBatcher<'s, R> {
+    fn new(reader: R, max_line: usize, sink: &'s Sink<'s>) -> Self {
+        LineBatcher {
+            reader,
+            max_line,
+            sink,
+            carry: Vec::new(),
+            next_line: 1,
+            skipping: false,
+            done: false,
+        }
+    }
+
+    fn next_batch(&mut self) -> Option<Batch> {
+        if self.done {
+            return None;
+        }
+        let first_line = self.next_line;
+        let mut data = std::mem::take(&mut self.carry);
+        // Complete lines in `data`, and where the unfinished one starts.
+        let mut lines = 0u64;
+        let mut line_start = 0;
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.sink
+                        .error(Some(first_line + lines), format!("read error: {e}"));
+                    self.done = true;
+                    break;
+                }
+            };
+            if buf.is_empty() {
+                self.done = true;
+                break;
+            }
+            if self.skipping {
+                let used = match memchr::memchr(b'\n', buf) {
+                    Some(i) => {
+                        // The skipped line stays in the numbering as a blank.
+                        self.skipping = false;
+                        data.push(b'\n');
+                        lines += 1;
+                        line_start = data.len();
+                        i + 1
+                    }
+                    None => buf.len(),
+                };
+                self.reader.consume(used);
+                continue;
+            }
+            let appended = data.len();
+            data.extend_from_slice(buf);
+            let n = buf.len();
+            self.reader.consume(n);
+            for i in memchr::memchr_iter(b'\n', &data[appended..]) {
+                lines += 1;
+                line_start = appended + i + 1;
+            }
+            if data.len() - line_start > self.max_line {
+                self.sink.error(
+                    Some(first_line + lines),
+                    format!(
+                        "line longer than the record limit ({} bytes), skipped",
+                        self.max_line
+                    ),
+                );
+                data.truncate(line_start);
+                self.skipping = true;
+                continue;
+            }
+            if line_start >= BATCH_BYTES {
+                break;
+            }
+        }
+        if !self.done {
+            self.carry = data.split_off(line_start);
+        }
+        self.next_line = first_line + lines;
+        if data.is_empty() && self.done {
+            return None;
+        }
+        Some(Batch { first_line, data })
+    }
+}
+
+fn parse_batch(flattener: &mut Flattener, batch: &Batch, max_line: usize, sink: &Sink<'_>) {
+    let mut number = batch.first_line;
+    let mut start = 0;
+    let data = &batch.data[..];
+    while start < data.len() {
+        let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+        let line = &data[start..end];
+        parse_line(flattener, line, number, max_line, sink);
+        number += 1;
+        start = end + 1;
+    }
+}
+
+fn parse_line(
+    flattener: &mut Flattener,
+    line: &[u8],
+    number: u64,
+    max_line: usize,
+    sink: &Sink<'_>,
+) {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    if line.len() > max_line {
+        sink.error(
+            Some(number),
+            format!("line longer than the record limit ({max_line} bytes), skipped"),
+        );
+        return;
+    }
+    let mut emit = |ev: &mut Event| sink.event(ev, number);
+    match flattener.parse_record(line, &mut emit) {
+        Ok(outcome) => report_skipped(outcome, Some(number), sink),
+        Err(e) => sink.error(Some(number), line_error(&e)),
+    }
+}
+
+/// serde's message with the position made relative to the line.
+fn line_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let message = text
+        .rfind(" at line ")
+        .map_or(text.as_str(), |at| &text[..at]);
+    if e.column() > 0 {
+        format!("invalid JSON: {message} at column {}", e.column())
+    } else {
+        format!("invalid JSON: {message}")
+    }
+}
+
+fn report_skipped(outcome: Outcome, record: Option<u64>, sink: &Sink<'_>) {
+    if outcome.skipped > 0 {
+        sink.warning(
+            record,
+            format!(
+                "{} array element(s) that are not JSON objects skipped",
+                outcome.skipped
+            ),
+        );
+    }
+}
+
+pub(crate) fn read_document(mut stream: Stream<'_>, opts: &ReadOptions, sink: &Sink<'_>) {
+    let limit = opts.max_record_bytes;
+    if let Err(e) = stream.fill_to(limit.saturating_add(1)) {
+        sink.error(None, format!("read error: {e}"));
+        return;
+    }
+    let mut flattener = Flattener::new(&opts.names, opts.max_record_bytes);
+    if stream.at_eof() {
+        let bytes = stream.peek();
+        // Valid UTF-8 checked once, in bulk, rather than string by string.
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                document_values(&mut de, &mut flattener, sink);
+            }
+            Err(_) => {
+                let mut de = serde_json::Deserializer::from_slice(bytes);
+                document_values(&mut de, &mut flattener, sink);
+            }
+        }
+    } else {
+        // Too big to hold: parse as it streams (serde_json reads the bytes
+        // one at a time from the buffer, slower but bounded in memory).
+        let reader = BufReader::with_capacity(READ_BUFFER, stream);
+        let mut de = serde_json::Deserializer::from_reader(reader);
+        document_values(&mut de, &mut flattener, sink);
+    }
+}
+
+/// Reads JSON values until the input ends: one for a normal document,
+/// several for concatenated pretty-printed objects (`jq .` output).
+fn document_values<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+    flattener: &mut Flattener,
+    sink: &Sink<'_>,
+) {
+    let mut index = 0u64;
+    loop {
+        let mut emit = |ev: &mut Event| {
+            index += 1;
+            sink.event(ev, index);
+        };
+        match flattener.parse(&mut *de, &mut emit) {
+            Ok(outcome) => {
+                if outcome.root_pending {
+                    flattener.emit_root(&mut emit);
+                }
+                report_skipped(outcome, None, sink);
+            }
+            Err(e) => {
+                sink.error(Some(index + 1), format!("invalid JSON: {e}"));
+                return;
+            }
+        }
+        if de.end().is_ok() {
+            return;
+        }
+    }
+}
