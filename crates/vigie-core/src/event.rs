@@ -70,6 +70,8 @@ pub struct Event {
     fields: Vec<Field>,
     /// Per field id, the first entry (index into `entries`) or NONE.
     slots: Vec<u32>,
+    /// Per field id, the last entry, so values keep the source's order.
+    tails: Vec<u32>,
     /// (field index, next entry) chains: a field id may hold several values
     /// (arrays, repeated Windows `Data` names) and a field may be reachable
     /// under an alias (Security 4688's `NewProcessName` as `Image`).
@@ -93,6 +95,7 @@ impl Event {
             text: String::new(),
             lower: String::new(),
             fields: Vec::new(),
+            tails: slots.clone(),
             slots,
             entries: Vec::new(),
             touched: Vec::new(),
@@ -168,12 +171,17 @@ impl Event {
     }
 
     fn link(&mut self, id: FieldId, index: usize) {
-        let slot = &mut self.slots[id.0 as usize];
-        if *slot == NONE {
+        let entry = self.entries.len() as u32;
+        self.entries.push((index as u32, NONE));
+        let slot = id.0 as usize;
+        if self.slots[slot] == NONE {
             self.touched.push(id);
+            self.slots[slot] = entry;
+        } else {
+            let tail = self.tails[slot] as usize;
+            self.entries[tail].1 = entry;
         }
-        self.entries.push((index as u32, *slot));
-        *slot = (self.entries.len() - 1) as u32;
+        self.tails[slot] = entry;
     }
 
     fn value_at(&self, index: u32) -> ValueRef<'_> {
@@ -331,7 +339,15 @@ mod tests {
         assert_eq!(ev.first(image).unwrap().text, "C:\\a.exe");
         ev.push("Data", "x", ValueKind::Str);
         ev.push("Data", "y", ValueKind::Str);
-        assert_eq!(ev.to_json()["Data"], serde_json::json!(["x", "y"]));
+        ev.push("Data", "z", ValueKind::Str);
+        assert_eq!(ev.to_json()["Data"], serde_json::json!(["x", "y", "z"]));
+        // Values come back in the source's order: routing reads the first
+        // Channel of an event whose UserData repeats the name.
+        let data = ev.names().get("EventID").unwrap();
+        ev.push("EventID", "104", ValueKind::Num);
+        ev.push("EventID", "7", ValueKind::Num);
+        let texts: Vec<&str> = ev.values(data).map(|v| v.text).collect();
+        assert_eq!(texts, vec!["104", "7"]);
     }
 
     #[test]
