@@ -9,31 +9,18 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
-use vigie_core::{well_known, Alert, Event, Level};
-use vigie_sigma::{LogsourceMap, Match, RuleSet, RuleSetBuilder};
+use vigie_core::{Alert, Detector, Event};
+use vigie_sigma::{LogsourceMap, RuleSet, RuleSetBuilder, SigmaDetector};
 use vigie_sinks::{OutputFormat, TableOptions};
 use vigie_sources::{Diagnostic, EventHandler, Input, ReadOptions, Severity};
 
 use crate::summary::Summary;
 use crate::{exit, HuntArgs};
 
-/// Field names that carry the acting or targeted account, most specific
-/// first.
-const USER_FIELDS: &[&str] = &[
-    "TargetUserName",
-    "SubjectUserName",
-    "User",
-    "UserName",
-    "AccountName",
-    "UserId",
-    "userPrincipalName",
-    "properties.userPrincipalName",
-];
-
-/// Receives events from the sources (on any thread) and runs the rules.
-struct Detector<'a> {
-    rules: &'a RuleSet,
-    min_level: Level,
+/// Receives events from the sources (on any thread) and runs every
+/// detector on each.
+struct Pipeline<'a> {
+    detectors: &'a [Box<dyn Detector>],
     files: &'a [Arc<str>],
     events: AtomicU64,
     alerts: Mutex<Vec<Alert>>,
@@ -42,29 +29,27 @@ struct Detector<'a> {
 }
 
 thread_local! {
-    static MATCHES: RefCell<Vec<Match>> = const { RefCell::new(Vec::new()) };
+    static FOUND: RefCell<Vec<Alert>> = const { RefCell::new(Vec::new()) };
 }
 
-impl EventHandler for Detector<'_> {
+impl EventHandler for Pipeline<'_> {
     fn on_event(&self, event: &Event) {
         self.events.fetch_add(1, Ordering::Relaxed);
-        MATCHES.with(|cell| {
-            let mut matches = cell.borrow_mut();
-            matches.clear();
-            self.rules.matches(event, &mut matches);
-            if matches.is_empty() {
-                return;
-            }
-            let mut found = Vec::new();
-            for m in matches.iter() {
-                let rule = &self.rules.rule(m.rule).meta;
-                if rule.level >= self.min_level {
-                    found.push(self.alert(m, event));
-                }
+        FOUND.with(|cell| {
+            let mut found = cell.borrow_mut();
+            for detector in self.detectors {
+                detector.detect(event, &mut |mut alert| {
+                    alert.file = self
+                        .files
+                        .get(event.source as usize)
+                        .cloned()
+                        .unwrap_or_else(|| Arc::from(""));
+                    found.push(alert);
+                });
             }
             if !found.is_empty() {
                 if let Ok(mut alerts) = self.alerts.lock() {
-                    alerts.extend(found);
+                    alerts.append(&mut found);
                 }
             }
         });
@@ -78,37 +63,6 @@ impl EventHandler for Detector<'_> {
 
     fn on_bytes(&self, n: u64) {
         self.progress.inc(n);
-    }
-}
-
-impl Detector<'_> {
-    fn alert(&self, m: &Match, event: &Event) -> Alert {
-        let rule = self.rules.rule(m.rule).meta.clone();
-        let first = |id| event.first(id).map(|v| v.text.to_owned());
-        let user = USER_FIELDS
-            .iter()
-            .find_map(|f| event.get(f).filter(|v| !v.is_empty() && *v != "-"))
-            .map(str::to_owned);
-        let channel = first(well_known::CHANNEL).or_else(|| {
-            let ls = &event.logsource;
-            ls.service.or(ls.category).or(ls.product).map(str::to_owned)
-        });
-        Alert {
-            rule,
-            timestamp: event.timestamp,
-            file: self
-                .files
-                .get(event.source as usize)
-                .cloned()
-                .unwrap_or_else(|| Arc::from("")),
-            record: event.record,
-            host: first(well_known::COMPUTER),
-            user,
-            channel,
-            event_id: first(well_known::EVENT_ID),
-            evidence: self.rules.evidence(m, event),
-            event: event.to_json(),
-        }
     }
 }
 
@@ -142,6 +96,16 @@ fn load_rules(args: &HuntArgs) -> Result<(RuleSet, vigie_sigma::LoadReport), Str
     Ok((rules, report))
 }
 
+/// Every detector this hunt runs, Sigma first. Other detectors (IOC feeds,
+/// token checks) are added here from their options.
+fn build_detectors(args: &HuntArgs, rules: Arc<RuleSet>) -> Result<Vec<Box<dyn Detector>>, String> {
+    let detectors: Vec<Box<dyn Detector>> = vec![Box::new(SigmaDetector {
+        rules,
+        min_level: args.min_level,
+    })];
+    Ok(detectors)
+}
+
 pub fn run(args: &HuntArgs) -> u8 {
     if let Some(threads) = args.threads {
         // Only fails when a pool already exists, which is harmless here.
@@ -162,9 +126,16 @@ pub fn run(args: &HuntArgs) -> u8 {
     let files: Vec<Arc<str>> = inputs.iter().map(|i| i.display.clone()).collect();
     let total_bytes: u64 = inputs.iter().map(|i| i.size).sum();
     let progress = progress_bar(args.quiet, total_bytes);
-    let detector = Detector {
-        rules: &rules,
-        min_level: args.min_level,
+    let names = rules.names();
+    let detectors = match build_detectors(args, Arc::new(rules)) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("vigie: {e}");
+            return exit::ERROR;
+        }
+    };
+    let pipeline = Pipeline {
+        detectors: &detectors,
         files: &files,
         events: AtomicU64::new(0),
         alerts: Mutex::new(Vec::new()),
@@ -172,7 +143,7 @@ pub fn run(args: &HuntArgs) -> u8 {
         progress,
     };
     let options = ReadOptions {
-        names: rules.names(),
+        names,
         max_record_bytes: 256 << 20,
     };
     let scan_started = Instant::now();
@@ -180,15 +151,15 @@ pub fn run(args: &HuntArgs) -> u8 {
         .par_iter()
         .enumerate()
         .map(|(i, input): (usize, &Input)| {
-            vigie_sources::read_input(input, i as u32, &options, &detector)
+            vigie_sources::read_input(input, i as u32, &options, &pipeline)
         })
         .collect();
     let scan_time = scan_started.elapsed();
-    detector.progress.finish_and_clear();
+    pipeline.progress.finish_and_clear();
 
-    let mut alerts = detector.alerts.into_inner().unwrap_or_default();
+    let mut alerts = pipeline.alerts.into_inner().unwrap_or_default();
     alerts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    let mut diagnostics = detector.diagnostics.into_inner().unwrap_or_default();
+    let mut diagnostics = pipeline.diagnostics.into_inner().unwrap_or_default();
     discovery_errors.append(&mut diagnostics);
     let mut diagnostics = discovery_errors;
     diagnostics.sort_by(|a, b| (&a.path, a.record).cmp(&(&b.path, b.record)));
@@ -196,7 +167,7 @@ pub fn run(args: &HuntArgs) -> u8 {
     let write_result = write_alerts(args, &alerts);
     let summary = Summary {
         files: inputs.len(),
-        events: detector.events.load(Ordering::Relaxed),
+        events: pipeline.events.load(Ordering::Relaxed),
         bytes: total_bytes,
         rules_loaded: report.loaded,
         rule_report: &report,

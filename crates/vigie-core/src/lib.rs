@@ -7,14 +7,17 @@
 //!   a source and reused for the next record, so the hot path allocates
 //!   nothing once buffers have grown.
 //! * [`LogSource`] says which log an event came from, in Sigma's terms.
-//! * [`Alert`] is the one schema every detector emits and every sink writes.
+//! * [`Alert`] is the one schema every detector emits and every sink writes;
+//!   [`Detector`] is the contract of every stateless detector.
 
 mod alert;
+mod detector;
 mod event;
 mod fields;
 mod time;
 
 pub use alert::{Alert, Level, RuleMeta};
+pub use detector::Detector;
 pub use event::{Event, EventKind, LogSource, ValueKind, ValueRef, Values};
 pub use fields::{well_known, FieldId, FieldNames};
 pub use time::{format_timestamp, parse_timestamp, Timestamp};

@@ -325,3 +325,37 @@ impl RuleSet {
         out
     }
 }
+
+/// Sigma rules as a pipeline detector; `min_level` drops quieter rules.
+pub struct SigmaDetector {
+    pub rules: Arc<RuleSet>,
+    pub min_level: vigie_core::Level,
+}
+
+thread_local! {
+    static MATCHES: std::cell::RefCell<Vec<Match>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl vigie_core::Detector for SigmaDetector {
+    fn name(&self) -> &str {
+        "sigma"
+    }
+
+    fn detect(&self, event: &Event, emit: &mut dyn FnMut(vigie_core::Alert)) {
+        MATCHES.with(|cell| {
+            let mut matches = cell.borrow_mut();
+            matches.clear();
+            self.rules.matches(event, &mut matches);
+            for m in matches.iter() {
+                let meta = &self.rules.rule(m.rule).meta;
+                if meta.level >= self.min_level {
+                    emit(vigie_core::Alert::for_event(
+                        meta.clone(),
+                        event,
+                        self.rules.evidence(m, event),
+                    ));
+                }
+            }
+        });
+    }
+}

@@ -16,7 +16,7 @@ mod modifiers;
 mod pattern;
 mod rule;
 
-pub use engine::{LoadReport, Match, RuleProblem, RuleSet, RuleSetBuilder};
+pub use engine::{LoadReport, Match, RuleProblem, RuleSet, RuleSetBuilder, SigmaDetector};
 pub use logsource::LogsourceMap;
 pub use rule::CompiledRule;
 
