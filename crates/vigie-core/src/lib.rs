@@ -20,4 +20,4 @@ pub use alert::{Alert, Level, RuleMeta};
 pub use detector::Detector;
 pub use event::{Event, EventKind, LogSource, ValueKind, ValueRef, Values};
 pub use fields::{well_known, FieldId, FieldNames};
-pub use time::{format_timestamp, parse_timestamp, Timestamp};
+pub use time::{format_timestamp, parse_timestamp, time_part, TimePart, Timestamp};

@@ -76,3 +76,46 @@ mod tests {
         }
     }
 }
+
+/// A calendar part of a timestamp, for Sigma's time modifiers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimePart {
+    Minute,
+    Hour,
+    Day,
+    /// ISO 8601 week number (1–53).
+    Week,
+    Month,
+    Year,
+}
+
+/// The given part of a UTC timestamp.
+pub fn time_part(ts: Timestamp, part: TimePart) -> Option<i64> {
+    use chrono::{Datelike, Timelike};
+    let dt = Utc.timestamp_micros(ts).single()?;
+    Some(match part {
+        TimePart::Minute => dt.minute() as i64,
+        TimePart::Hour => dt.hour() as i64,
+        TimePart::Day => dt.day() as i64,
+        TimePart::Week => dt.iso_week().week() as i64,
+        TimePart::Month => dt.month() as i64,
+        TimePart::Year => dt.year() as i64,
+    })
+}
+
+#[cfg(test)]
+mod part_tests {
+    use super::*;
+
+    #[test]
+    fn parts_of_a_known_instant() {
+        let ts = parse_timestamp("2024-12-30T23:59:10Z").unwrap();
+        assert_eq!(time_part(ts, TimePart::Minute), Some(59));
+        assert_eq!(time_part(ts, TimePart::Hour), Some(23));
+        assert_eq!(time_part(ts, TimePart::Day), Some(30));
+        // 2024-12-30 is in ISO week 1 of 2025.
+        assert_eq!(time_part(ts, TimePart::Week), Some(1));
+        assert_eq!(time_part(ts, TimePart::Month), Some(12));
+        assert_eq!(time_part(ts, TimePart::Year), Some(2024));
+    }
+}

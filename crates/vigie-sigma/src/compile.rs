@@ -7,6 +7,59 @@ use crate::condition::{self, Expr};
 use crate::matcher::{Predicate, Test, ValueMatcher};
 use crate::modifiers::Modifiers;
 
+/// The reason given for a placeholder without values.
+pub const MISSING_PLACEHOLDER: &str = "has no values (give them with --placeholders FILE)";
+
+/// Placeholder name (without `%`) → its values, for the `expand` modifier.
+pub type Placeholders = rustc_hash::FxHashMap<String, Vec<String>>;
+
+/// What compiling needs besides the rule: the field-name table and the
+/// placeholder values.
+pub struct Cx<'a> {
+    pub names: &'a mut FieldNames,
+    pub placeholders: &'a Placeholders,
+}
+
+impl Cx<'_> {
+    /// Every value `text` stands for once its `%name%` placeholders are
+    /// replaced (all combinations). `\%` is a plain percent sign.
+    fn expand(&self, text: &str) -> Result<Vec<String>, String> {
+        let mut results = vec![String::new()];
+        let mut rest = text;
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix("\\%") {
+                results.iter_mut().for_each(|r| r.push('%'));
+                rest = after;
+                continue;
+            }
+            if let Some(after) = rest.strip_prefix('%') {
+                if let Some(end) = after.find('%') {
+                    let name = &after[..end];
+                    let values = self
+                        .placeholders
+                        .get(name)
+                        .ok_or_else(|| format!("placeholder %{name}% {MISSING_PLACEHOLDER}"))?;
+                    if results.len().saturating_mul(values.len()) > 4096 {
+                        return Err(format!("placeholder %{name}% expands to too many values"));
+                    }
+                    results = results
+                        .iter()
+                        .flat_map(|r| values.iter().map(move |v| format!("{r}{v}")))
+                        .collect();
+                    rest = &after[end + 1..];
+                    continue;
+                }
+            }
+            let mut chars = rest.chars();
+            if let Some(c) = chars.next() {
+                results.iter_mut().for_each(|r| r.push(c));
+            }
+            rest = chars.as_str();
+        }
+        Ok(results)
+    }
+}
+
 /// A selection: OR over branches, each an AND of predicates.
 #[derive(Clone, Debug)]
 pub struct Selection {
@@ -22,8 +75,20 @@ pub struct Detection {
     pub fields: Vec<FieldId>,
 }
 
+impl Detection {
+    /// Whether the detection matches the event of `ctx`.
+    pub fn matches(&self, ctx: &crate::matcher::Ctx<'_>) -> bool {
+        self.condition.eval(&mut |s| {
+            self.selections[s]
+                .branches
+                .iter()
+                .any(|branch| branch.iter().all(|p| p.eval(ctx)))
+        })
+    }
+}
+
 /// Compiles the `detection` map of a rule.
-pub fn compile_detection(detection: &Value, names: &mut FieldNames) -> Result<Detection, String> {
+pub fn compile_detection(detection: &Value, cx: &mut Cx<'_>) -> Result<Detection, String> {
     let map = detection.as_mapping().ok_or("'detection' is not a map")?;
     let mut sel_names = Vec::new();
     let mut selections = Vec::new();
@@ -47,7 +112,7 @@ pub fn compile_detection(detection: &Value, names: &mut FieldNames) -> Result<De
             },
             "timeframe" => {}
             _ => {
-                let sel = compile_selection(value, names, &mut fields)
+                let sel = compile_selection(value, cx, &mut fields)
                     .map_err(|e| format!("selection '{key}': {e}"))?;
                 sel_names.push(key.to_owned());
                 selections.push(sel);
@@ -75,25 +140,25 @@ pub fn compile_detection(detection: &Value, names: &mut FieldNames) -> Result<De
 
 fn compile_selection(
     value: &Value,
-    names: &mut FieldNames,
+    cx: &mut Cx<'_>,
     fields: &mut Vec<FieldId>,
 ) -> Result<Selection, String> {
     match value {
         Value::Mapping(_) => Ok(Selection {
-            branches: vec![compile_map(value, names, fields)?],
+            branches: vec![compile_map(value, cx, fields)?],
         }),
         Value::Sequence(items) => {
             let mut branches = Vec::new();
             let mut keywords = Vec::new();
             for item in items {
                 match item {
-                    Value::Mapping(_) => branches.push(compile_map(item, names, fields)?),
+                    Value::Mapping(_) => branches.push(compile_map(item, cx, fields)?),
                     Value::Sequence(_) => return Err("nested lists are not valid here".into()),
                     scalar => keywords.push(scalar.clone()),
                 }
             }
             if !keywords.is_empty() {
-                let pred = compile_item(None, &[], &Value::Sequence(keywords), names)?;
+                let pred = compile_item(None, &[], &Value::Sequence(keywords), cx)?;
                 branches.push(vec![pred]);
             }
             if branches.is_empty() {
@@ -103,14 +168,14 @@ fn compile_selection(
         }
         Value::Null => Err("empty selection".into()),
         scalar => Ok(Selection {
-            branches: vec![vec![compile_item(None, &[], scalar, names)?]],
+            branches: vec![vec![compile_item(None, &[], scalar, cx)?]],
         }),
     }
 }
 
 fn compile_map(
     value: &Value,
-    names: &mut FieldNames,
+    cx: &mut Cx<'_>,
     fields: &mut Vec<FieldId>,
 ) -> Result<Vec<Predicate>, String> {
     let map = value.as_mapping().ok_or("not a map")?;
@@ -130,13 +195,13 @@ fn compile_map(
         let field_id = if field.is_empty() {
             None
         } else {
-            let id = names.intern(field);
+            let id = cx.names.intern(field);
             if !fields.contains(&id) {
                 fields.push(id);
             }
             Some(id)
         };
-        preds.push(compile_item(field_id, &mods, value, names).map_err(|e| format!("{key}: {e}"))?);
+        preds.push(compile_item(field_id, &mods, value, cx).map_err(|e| format!("{key}: {e}"))?);
     }
     Ok(preds)
 }
@@ -156,7 +221,7 @@ fn compile_item(
     field: Option<FieldId>,
     mods: &[&str],
     value: &Value,
-    names: &mut FieldNames,
+    cx: &mut Cx<'_>,
 ) -> Result<Predicate, String> {
     let m = Modifiers::parse(mods)?;
     if m.exists {
@@ -203,7 +268,15 @@ fn compile_item(
         } else {
             text
         };
-        values.push(m.compile_value(&text, names)?);
+        if m.expand {
+            let mut alternatives = Vec::new();
+            for expanded in cx.expand(&text)? {
+                alternatives.extend(m.compile_value(&expanded, cx.names)?);
+            }
+            values.push(alternatives);
+        } else {
+            values.push(m.compile_value(&text, cx.names)?);
+        }
     }
     Ok(Predicate {
         field,

@@ -7,10 +7,11 @@ use rustc_hash::FxHashSet;
 use serde::Deserialize;
 use vigie_core::{Event, FieldNames};
 
+use crate::compile::{Cx, Placeholders};
 use crate::index::Marks;
 use crate::logsource::{LogsourceMap, Router};
 use crate::matcher::Ctx;
-use crate::rule::{compile_rule, CompiledRule};
+use crate::rule::{compile_filter, compile_rule, CompiledFilter, CompiledRule};
 
 /// A rule that could not be used, and why.
 #[derive(Clone, Debug)]
@@ -33,6 +34,11 @@ pub struct LoadReport {
     pub unrouted: Vec<RuleProblem>,
     /// Rules skipped because a rule with the same id was loaded first.
     pub duplicates: Vec<RuleProblem>,
+    /// Sigma filters loaded.
+    pub filters: usize,
+    /// Rules that compile but use `expand` placeholders that were given no
+    /// values (`--placeholders`): they cannot run in this environment.
+    pub needs_placeholders: Vec<RuleProblem>,
 }
 
 /// Collects rules, then freezes them into a [`RuleSet`].
@@ -43,6 +49,8 @@ pub struct RuleSetBuilder {
     ids: FxHashSet<String>,
     report: LoadReport,
     use_index: bool,
+    placeholders: Placeholders,
+    filters: Vec<CompiledFilter>,
 }
 
 impl Default for RuleSetBuilder {
@@ -60,7 +68,33 @@ impl RuleSetBuilder {
             ids: FxHashSet::default(),
             report: LoadReport::default(),
             use_index: true,
+            placeholders: Placeholders::default(),
+            filters: Vec::new(),
         }
+    }
+
+    /// Values for `%name%` placeholders of the `expand` modifier, from a
+    /// YAML map of name → list of values (pySigma's placeholder files).
+    pub fn placeholders_yaml(&mut self, text: &str) -> Result<(), String> {
+        let map: std::collections::BTreeMap<String, serde_yaml::Value> =
+            serde_yaml::from_str(text).map_err(|e| format!("placeholder file: {e}"))?;
+        for (name, value) in map {
+            let values = match value {
+                serde_yaml::Value::Sequence(items) => items
+                    .iter()
+                    .filter_map(|v| match v {
+                        serde_yaml::Value::String(s) => Some(s.clone()),
+                        serde_yaml::Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                    .collect(),
+                serde_yaml::Value::String(s) => vec![s],
+                _ => return Err(format!("placeholder '{name}' is not a list of values")),
+            };
+            self.placeholders
+                .insert(name.trim_matches('%').to_owned(), values);
+        }
+        Ok(())
     }
 
     /// Evaluates every routed rule on every event instead of only the
@@ -127,7 +161,18 @@ impl RuleSetBuilder {
             } else {
                 format!("{where_}: {title}")
             };
-            match compile_rule(&value, origin, &mut self.names) {
+            let mut cx = Cx {
+                names: &mut self.names,
+                placeholders: &self.placeholders,
+            };
+            if value.get("filter").is_some() && value.get("detection").is_none() {
+                match compile_filter(&value, origin, &mut cx) {
+                    Ok(filter) => self.filters.push(filter),
+                    Err(reason) => self.problem(&label, reason),
+                }
+                continue;
+            }
+            match compile_rule(&value, origin, &mut cx) {
                 Ok(rule) => {
                     if !self.ids.insert(rule.meta.id.clone()) {
                         self.report.duplicates.push(RuleProblem {
@@ -137,6 +182,12 @@ impl RuleSetBuilder {
                         continue;
                     }
                     self.rules.push(rule);
+                }
+                Err(reason) if reason.contains(crate::compile::MISSING_PLACEHOLDER) => {
+                    self.report.needs_placeholders.push(RuleProblem {
+                        origin: label,
+                        reason,
+                    })
                 }
                 Err(reason) => self.problem(&label, reason),
             }
@@ -150,6 +201,31 @@ impl RuleSetBuilder {
         }
     }
 
+    /// Attaches each filter to the rules it names by id or name; a filter
+    /// that names no loaded rule is reported.
+    fn attach_filters(&mut self) {
+        for filter in std::mem::take(&mut self.filters) {
+            let mut attached = 0;
+            for rule in &mut self.rules {
+                let named = filter
+                    .rules
+                    .iter()
+                    .any(|r| *r == rule.meta.id || rule.name.as_deref() == Some(r.as_str()));
+                if named {
+                    rule.filters.push(filter.detection.clone());
+                    attached += 1;
+                }
+            }
+            self.report.filters += 1;
+            if attached == 0 {
+                self.report.unrouted.push(RuleProblem {
+                    origin: format!("{}: {}", filter.origin, filter.title),
+                    reason: "filter names no loaded rule".into(),
+                });
+            }
+        }
+    }
+
     fn problem(&mut self, origin: &str, reason: String) {
         self.report.errors.push(RuleProblem {
             origin: origin.to_owned(),
@@ -159,6 +235,7 @@ impl RuleSetBuilder {
 
     /// Routes every rule and freezes the set.
     pub fn build(mut self) -> (RuleSet, LoadReport) {
+        self.attach_filters();
         let mut router = Router::default();
         let mut kept = Vec::with_capacity(self.rules.len());
         for rule in std::mem::take(&mut self.rules) {
@@ -302,13 +379,8 @@ impl RuleSet {
     }
 
     fn rule_matches(&self, index: u32, ctx: &Ctx<'_>) -> bool {
-        let detection = &self.rules[index as usize].detection;
-        detection.condition.eval(&mut |s| {
-            detection.selections[s]
-                .branches
-                .iter()
-                .any(|branch| branch.iter().all(|p| p.eval(ctx)))
-        })
+        let rule = &self.rules[index as usize];
+        rule.detection.matches(ctx) && !rule.filters.iter().any(|f| f.matches(ctx))
     }
 
     /// The fields the rule read, as (name in the log, value) pairs.

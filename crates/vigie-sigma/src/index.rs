@@ -17,8 +17,9 @@ use crate::condition::Expr;
 use crate::matcher::{Ctx, Predicate, Test, ValueMatcher};
 use crate::pattern::StrMatch;
 
-/// (field, lower-case literal) pairs, one of which a match requires.
-type Witnesses = Vec<(FieldId, Vec<u8>)>;
+/// (field, lower-case literal) pairs, one of which a match requires. A
+/// field of `None` stands for "any field" (Sigma keywords).
+type Witnesses = Vec<(Option<FieldId>, Vec<u8>)>;
 
 /// Literals shorter than this say too little to be worth indexing.
 const MIN_LITERAL: usize = 2;
@@ -46,7 +47,7 @@ fn literal_of(m: &ValueMatcher) -> Option<Vec<u8>> {
 }
 
 fn predicate_witnesses(p: &Predicate) -> Option<Witnesses> {
-    let field = p.field?;
+    let field = p.field;
     let Test::Values {
         values,
         all,
@@ -115,7 +116,8 @@ pub fn rule_witnesses(d: &Detection) -> Option<Witnesses> {
 }
 
 struct FieldAutomaton {
-    field: FieldId,
+    /// `None`: the automaton runs over every value of the event.
+    field: Option<FieldId>,
     automaton: AhoCorasick,
     /// Per pattern, the (route-local) rules it is a witness for.
     rules: Vec<Vec<u32>>,
@@ -133,7 +135,8 @@ impl CandidateIndex {
     /// Builds the index for rules given by their detections, in route order.
     pub fn build(detections: &[&Detection]) -> CandidateIndex {
         let mut always = Vec::new();
-        let mut by_field: FxHashMap<FieldId, FxHashMap<Vec<u8>, Vec<u32>>> = FxHashMap::default();
+        let mut by_field: FxHashMap<Option<FieldId>, FxHashMap<Vec<u8>, Vec<u32>>> =
+            FxHashMap::default();
         for (local, d) in detections.iter().enumerate() {
             match rule_witnesses(d) {
                 Some(witnesses) => {
@@ -180,19 +183,28 @@ impl CandidateIndex {
         }
     }
 
+    /// Route-local indices of the rules evaluated on every event.
+    pub fn always(&self) -> &[u32] {
+        &self.always
+    }
+
     /// Calls `f(local)` once for each rule that may match, given the
     /// route's evaluation context. `marks` is scratch space.
     pub fn candidates(&self, ctx: &Ctx<'_>, marks: &mut Marks, mut f: impl FnMut(u32)) {
         marks.reset(self.size);
         for fa in &self.fields {
-            for value in ctx.values(fa.field) {
-                for m in fa.automaton.find_overlapping_iter(value.lower.as_bytes()) {
+            let mut scan = |lower: &str| {
+                for m in fa.automaton.find_overlapping_iter(lower.as_bytes()) {
                     for &rule in &fa.rules[m.pattern().as_usize()] {
                         if marks.mark(rule) {
                             f(rule);
                         }
                     }
                 }
+            };
+            match fa.field {
+                Some(field) => ctx.values(field).for_each(|v| scan(v.lower)),
+                None => ctx.event.iter().for_each(|(_, v)| scan(v.lower)),
             }
         }
         for &rule in &self.always {

@@ -232,7 +232,17 @@ impl Router {
                     .iter()
                     .map(|r| &rules[*r as usize].detection)
                     .collect();
-                group.index = Some(CandidateIndex::build(&detections));
+                let index = CandidateIndex::build(&detections);
+                if std::env::var_os("VIGIE_DEBUG_INDEX").is_some() {
+                    for local in index.always() {
+                        let r = group.rules[*local as usize];
+                        eprintln!(
+                            "always: {} ({})",
+                            rules[r as usize].meta.title, rules[r as usize].meta.origin
+                        );
+                    }
+                }
+                group.index = Some(index);
             }
         }
     }

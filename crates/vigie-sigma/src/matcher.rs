@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
-use vigie_core::{Event, FieldId, ValueKind, ValueRef};
+use vigie_core::{parse_timestamp, time_part, Event, FieldId, TimePart, ValueKind, ValueRef};
 
 use crate::pattern::StrMatch;
 
@@ -79,6 +79,16 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
     None
 }
 
+/// How a `fieldref` compares: the field's value equals, contains, starts
+/// or ends with the referenced field's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefMode {
+    Equals,
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
 /// One compiled value test.
 #[derive(Clone, Debug)]
 pub enum ValueMatcher {
@@ -94,10 +104,17 @@ pub enum ValueMatcher {
         cmp: Cmp,
         value: f64,
     },
-    /// Equal to the value of another field of the same event.
+    /// Compared with the value of another field of the same event.
     FieldRef {
         field: FieldId,
         cased: bool,
+        mode: RefMode,
+    },
+    /// A calendar part of a timestamp value (`|hour: 3`, `|hour|gte: 20`).
+    TimePart {
+        part: TimePart,
+        cmp: Option<Cmp>,
+        value: i64,
     },
 }
 
@@ -122,11 +139,29 @@ impl ValueMatcher {
                 },
                 _ => false,
             },
-            ValueMatcher::FieldRef { field, cased } => ctx.values(*field).any(|other| {
-                if *cased {
-                    other.text == v.text
+            ValueMatcher::TimePart { part, cmp, value } => {
+                let Some(got) = parse_timestamp(v.text).and_then(|ts| time_part(ts, *part)) else {
+                    return false;
+                };
+                match cmp {
+                    None => got == *value,
+                    Some(Cmp::Gt) => got > *value,
+                    Some(Cmp::Gte) => got >= *value,
+                    Some(Cmp::Lt) => got < *value,
+                    Some(Cmp::Lte) => got <= *value,
+                }
+            }
+            ValueMatcher::FieldRef { field, cased, mode } => ctx.values(*field).any(|other| {
+                let (hay, needle) = if *cased {
+                    (v.text, other.text)
                 } else {
-                    other.lower == v.lower
+                    (v.lower, other.lower)
+                };
+                match mode {
+                    RefMode::Equals => hay == needle,
+                    RefMode::Contains => hay.contains(needle),
+                    RefMode::StartsWith => hay.starts_with(needle),
+                    RefMode::EndsWith => hay.ends_with(needle),
                 }
             }),
         }

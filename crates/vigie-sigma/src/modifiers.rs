@@ -1,9 +1,9 @@
 //! Value modifiers: turning `Field|mod|mod: value` into matchers.
 
 use base64::Engine as _;
-use vigie_core::FieldNames;
+use vigie_core::{FieldNames, TimePart};
 
-use crate::matcher::{Cidr, Cmp, ValueMatcher};
+use crate::matcher::{Cidr, Cmp, RefMode, ValueMatcher};
 use crate::pattern::{literal, parse_wildcards, StrMatch, Token};
 
 /// Text encodings applied before base64.
@@ -39,6 +39,9 @@ pub struct Modifiers {
     pub exists: bool,
     cmp: Option<Cmp>,
     fieldref: bool,
+    time_part: Option<TimePart>,
+    /// `expand`: `%name%` placeholders are replaced by their values.
+    pub expand: bool,
 }
 
 impl Modifiers {
@@ -74,15 +77,13 @@ impl Modifiers {
                 "lt" => m.cmp = Some(Cmp::Lt),
                 "lte" => m.cmp = Some(Cmp::Lte),
                 "fieldref" => m.fieldref = true,
-                "expand" => {
-                    return Err(
-                        "modifier 'expand' needs placeholder values, which vigie does not load yet"
-                            .into(),
-                    )
-                }
-                "minute" | "hour" | "day" | "week" | "month" | "year" => {
-                    return Err(format!("time-part modifier '{raw}' is not supported yet"))
-                }
+                "expand" => m.expand = true,
+                "minute" => m.time_part = Some(TimePart::Minute),
+                "hour" => m.time_part = Some(TimePart::Hour),
+                "day" => m.time_part = Some(TimePart::Day),
+                "week" => m.time_part = Some(TimePart::Week),
+                "month" => m.time_part = Some(TimePart::Month),
+                "year" => m.time_part = Some(TimePart::Year),
                 other => return Err(format!("unknown modifier '{other}'")),
             }
         }
@@ -91,9 +92,6 @@ impl Modifiers {
         }
         if m.re && (m.placement.is_some() || m.base64 || m.base64offset || m.windash) {
             return Err("modifier 're' cannot be combined with string modifiers".into());
-        }
-        if m.fieldref && m.placement.is_some() {
-            return Err("fieldref with contains/startswith/endswith is not supported yet".into());
         }
         Ok(m)
     }
@@ -112,6 +110,17 @@ impl Modifiers {
             let net = Cidr::parse(value).ok_or_else(|| format!("invalid CIDR '{value}'"))?;
             return Ok(vec![ValueMatcher::Cidr(net)]);
         }
+        if let Some(part) = self.time_part {
+            let value: i64 = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{value}' is not a whole number for a time-part modifier"))?;
+            return Ok(vec![ValueMatcher::TimePart {
+                part,
+                cmp: self.cmp,
+                value,
+            }]);
+        }
         if let Some(cmp) = self.cmp {
             let value: f64 = value
                 .trim()
@@ -120,9 +129,16 @@ impl Modifiers {
             return Ok(vec![ValueMatcher::Num { cmp, value }]);
         }
         if self.fieldref {
+            let mode = match self.placement {
+                None | Some(Placement::Exact) => RefMode::Equals,
+                Some(Placement::Contains) => RefMode::Contains,
+                Some(Placement::StartsWith) => RefMode::StartsWith,
+                Some(Placement::EndsWith) => RefMode::EndsWith,
+            };
             return Ok(vec![ValueMatcher::FieldRef {
                 field: names.intern(value),
                 cased: self.cased,
+                mode,
             }]);
         }
         let texts = if self.windash {

@@ -3,17 +3,62 @@
 use std::sync::Arc;
 
 use serde_yaml::Value;
-use vigie_core::{FieldNames, Level, RuleMeta};
+use vigie_core::{Level, RuleMeta};
 
-use crate::compile::{compile_detection, Detection};
+use crate::compile::{compile_detection, Cx, Detection};
 use crate::logsource::RuleLogsource;
 
 /// A rule ready to run.
 #[derive(Clone, Debug)]
 pub struct CompiledRule {
     pub meta: Arc<RuleMeta>,
+    /// The optional Sigma `name`, by which filters and correlations refer
+    /// to the rule.
+    pub name: Option<String>,
     pub logsource: RuleLogsource,
     pub detection: Detection,
+    /// Sigma filters attached to this rule: a match of any suppresses it.
+    pub filters: Vec<Detection>,
+}
+
+/// A Sigma filter: a detection that suppresses the matches of the rules it
+/// names (by id or name).
+#[derive(Clone, Debug)]
+pub struct CompiledFilter {
+    pub title: String,
+    pub origin: String,
+    pub rules: Vec<String>,
+    pub detection: Detection,
+}
+
+/// Compiles a filter document (one with a `filter` section).
+pub fn compile_filter(
+    doc: &Value,
+    origin: &str,
+    cx: &mut Cx<'_>,
+) -> Result<CompiledFilter, String> {
+    let title = text(doc, "title").ok_or("filter has no title")?;
+    let section = doc
+        .get("filter")
+        .and_then(Value::as_mapping)
+        .ok_or("'filter' is not a map")?;
+    let rules = match section.get("rules") {
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => return Err("filter names no rules".into()),
+    };
+    let mut detection = section.clone();
+    detection.remove("rules");
+    let detection = compile_detection(&Value::Mapping(detection), cx)?;
+    Ok(CompiledFilter {
+        title,
+        origin: origin.to_owned(),
+        rules,
+        detection,
+    })
 }
 
 fn text(doc: &Value, key: &str) -> Option<String> {
@@ -40,19 +85,12 @@ fn lower(doc: &Value, key: &str) -> Option<String> {
 }
 
 /// Compiles one YAML document of a rule file.
-pub fn compile_rule(
-    doc: &Value,
-    origin: &str,
-    names: &mut FieldNames,
-) -> Result<CompiledRule, String> {
+pub fn compile_rule(doc: &Value, origin: &str, cx: &mut Cx<'_>) -> Result<CompiledRule, String> {
     if !doc.is_mapping() {
         return Err("not a YAML map".into());
     }
     if doc.get("correlation").is_some() {
         return Err("correlation rules are not supported yet".into());
-    }
-    if doc.get("filter").is_some() && doc.get("detection").is_none() {
-        return Err("filter rules are not supported yet".into());
     }
     if let Some(action) = text(doc, "action") {
         return Err(format!(
@@ -74,7 +112,7 @@ pub fn compile_rule(
         Some(_) => return Err("'logsource' is not a map".into()),
         None => return Err("rule has no logsource".into()),
     };
-    let detection = compile_detection(detection, names)?;
+    let detection = compile_detection(detection, cx)?;
     let id = text(doc, "id").unwrap_or_else(|| format!("{origin}#{title}"));
     let meta = RuleMeta {
         id,
@@ -91,7 +129,9 @@ pub fn compile_rule(
     };
     Ok(CompiledRule {
         meta: Arc::new(meta),
+        name: text(doc, "name"),
         logsource,
         detection,
+        filters: Vec::new(),
     })
 }

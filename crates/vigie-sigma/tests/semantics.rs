@@ -331,3 +331,78 @@ fn duplicate_ids_are_skipped_and_reported() {
     assert_eq!(set.len(), 1);
     assert_eq!(report.duplicates.len(), 1);
 }
+
+#[test]
+fn time_part_modifiers() {
+    let r = rule("  sel:\n    UtcTime|hour|gte: 22\n    UtcTime|month: 12\n  condition: sel\n");
+    assert!(hits(&r, &[("UtcTime", "2024-12-30 23:10:00.123")]));
+    assert!(!hits(&r, &[("UtcTime", "2024-12-30 21:10:00.123")]));
+    assert!(!hits(&r, &[("UtcTime", "2024-11-30 23:10:00.123")]));
+    assert!(!hits(&r, &[("UtcTime", "not a time")]));
+    let r = rule("  sel:\n    UtcTime|week: 1\n    UtcTime|year: 2024\n    UtcTime|day: 30\n    UtcTime|minute: 10\n  condition: sel\n");
+    assert!(hits(&r, &[("UtcTime", "2024-12-30T23:10:00Z")]));
+}
+
+#[test]
+fn fieldref_with_placement() {
+    let r = rule("  sel:\n    CommandLine|fieldref|contains: Image\n  condition: sel\n");
+    assert!(hits(
+        &r,
+        &[("CommandLine", "run C:\\A.exe now"), ("Image", "c:\\a.exe")]
+    ));
+    assert!(!hits(
+        &r,
+        &[("CommandLine", "run b.exe"), ("Image", "c:\\a.exe")]
+    ));
+    let r = rule("  sel:\n    CommandLine|fieldref|endswith: Image\n  condition: sel\n");
+    assert!(hits(
+        &r,
+        &[("CommandLine", "x c:\\a.exe"), ("Image", "c:\\a.exe")]
+    ));
+}
+
+#[test]
+fn expand_uses_placeholder_values() {
+    let yaml = "title: t\nid: p\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    User|expand: '%Admins%'\n  condition: sel\n";
+    // Without values the rule is refused, with the reason.
+    let mut b = RuleSetBuilder::new();
+    b.add_yaml("p.yml", yaml);
+    let (_, report) = b.build();
+    assert!(report.errors.is_empty());
+    assert!(
+        report.needs_placeholders[0].reason.contains("%Admins%"),
+        "{:?}",
+        report
+    );
+    let mut b = RuleSetBuilder::new();
+    b.placeholders_yaml("Admins:\n  - 'CORP\\adm_*'\n  - root\n")
+        .unwrap();
+    b.add_yaml("p.yml", yaml);
+    let (r, report) = b.build();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(hits(&r, &[("User", "CORP\\adm_bob")]));
+    assert!(hits(&r, &[("User", "root")]));
+    assert!(!hits(&r, &[("User", "alice")]));
+}
+
+#[test]
+fn filters_suppress_the_rules_they_name() {
+    let base = "title: cmd\nid: 6f3e2987-db24-4c78-a860-b4f4095a7095\nname: cmd_run\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    Image|endswith: '\\cmd.exe'\n  condition: sel\n";
+    let filter = "title: Filter admins\nlogsource:\n  product: windows\n  category: process_creation\nfilter:\n  rules:\n    - cmd_run\n  selection:\n    User|startswith: 'adm_'\n  condition: selection\n";
+    let mut b = RuleSetBuilder::new();
+    b.add_yaml("rule.yml", base);
+    b.add_yaml("filter.yml", filter);
+    let (r, report) = b.build();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.filters, 1);
+    assert!(hits(&r, &[("Image", "C:\\cmd.exe"), ("User", "bob")]));
+    assert!(!hits(&r, &[("Image", "C:\\cmd.exe"), ("User", "adm_bob")]));
+    // A filter naming no loaded rule is reported.
+    let mut b = RuleSetBuilder::new();
+    b.add_yaml("filter.yml", filter);
+    let (_, report) = b.build();
+    assert!(report
+        .unrouted
+        .iter()
+        .any(|p| p.reason.contains("names no loaded rule")));
+}
