@@ -51,6 +51,7 @@ pub struct RuleSetBuilder {
     use_index: bool,
     placeholders: Placeholders,
     filters: Vec<CompiledFilter>,
+    count_evaluations: bool,
 }
 
 impl Default for RuleSetBuilder {
@@ -70,7 +71,15 @@ impl RuleSetBuilder {
             use_index: true,
             placeholders: Placeholders::default(),
             filters: Vec::new(),
+            count_evaluations: false,
         }
+    }
+
+    /// Counts how often each rule is evaluated in full (for `--stats` and
+    /// benchmarks; see [`RuleSet::eval_stats`]).
+    pub fn count_evaluations(mut self) -> Self {
+        self.count_evaluations = true;
+        self
     }
 
     /// Values for `%name%` placeholders of the `expand` modifier, from a
@@ -255,6 +264,11 @@ impl RuleSetBuilder {
         (
             RuleSet {
                 names: Arc::new(self.names),
+                evaluations: self.count_evaluations.then(|| {
+                    (0..kept.len())
+                        .map(|_| std::sync::atomic::AtomicU64::new(0))
+                        .collect()
+                }),
                 rules: kept,
                 router,
             },
@@ -314,6 +328,18 @@ pub struct RuleSet {
     names: Arc<FieldNames>,
     rules: Vec<CompiledRule>,
     router: Router,
+    /// Per rule, how often it was evaluated in full (only when enabled:
+    /// counting costs an atomic add per evaluation).
+    evaluations: Option<Box<[std::sync::atomic::AtomicU64]>>,
+}
+
+/// How much work the candidate index saved.
+#[derive(Clone, Debug, Default)]
+pub struct EvalStats {
+    /// Full rule evaluations, in all.
+    pub evaluations: u64,
+    /// The most evaluated rules: (evaluations, title, origin).
+    pub top: Vec<(u64, String, String)>,
 }
 
 impl RuleSet {
@@ -378,7 +404,33 @@ impl RuleSet {
         }
     }
 
+    /// Evaluation counts, when the builder enabled them.
+    pub fn eval_stats(&self, top: usize) -> Option<EvalStats> {
+        let counts = self.evaluations.as_ref()?;
+        let mut all: Vec<(u64, String, String)> = counts
+            .iter()
+            .zip(&self.rules)
+            .map(|(n, r)| {
+                (
+                    n.load(std::sync::atomic::Ordering::Relaxed),
+                    r.meta.title.clone(),
+                    r.meta.origin.clone(),
+                )
+            })
+            .collect();
+        let evaluations = all.iter().map(|(n, _, _)| n).sum();
+        all.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        all.truncate(top);
+        Some(EvalStats {
+            evaluations,
+            top: all,
+        })
+    }
+
     fn rule_matches(&self, index: u32, ctx: &Ctx<'_>) -> bool {
+        if let Some(counts) = &self.evaluations {
+            counts[index as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let rule = &self.rules[index as usize];
         rule.detection.matches(ctx) && !rule.filters.iter().any(|f| f.matches(ctx))
     }

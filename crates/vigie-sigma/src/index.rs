@@ -157,6 +157,8 @@ impl CandidateIndex {
             let mut literals: Vec<_> = literals.into_iter().collect();
             literals.sort();
             let patterns: Vec<&[u8]> = literals.iter().map(|(l, _)| l.as_slice()).collect();
+            // The default automaton kind: a full DFA searched no faster here
+            // and took seconds and 80 MB more to build for SigmaHQ's rules.
             match AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
                 .build(&patterns)

@@ -16,7 +16,9 @@ mod modifiers;
 mod pattern;
 mod rule;
 
-pub use engine::{LoadReport, Match, RuleProblem, RuleSet, RuleSetBuilder, SigmaDetector};
+pub use engine::{
+    EvalStats, LoadReport, Match, RuleProblem, RuleSet, RuleSetBuilder, SigmaDetector,
+};
 pub use logsource::LogsourceMap;
 pub use rule::CompiledRule;
 

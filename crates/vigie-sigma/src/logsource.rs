@@ -92,7 +92,7 @@ pub struct Route<'a> {
 }
 
 /// Routes with fewer rules than this are evaluated without an index.
-const INDEX_THRESHOLD: usize = 4;
+const INDEX_THRESHOLD: usize = 1;
 
 #[derive(Default)]
 struct ChannelRoutes {
