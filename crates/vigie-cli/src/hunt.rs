@@ -39,6 +39,8 @@ impl EventHandler for Pipeline<'_> {
             let mut found = cell.borrow_mut();
             for detector in self.detectors {
                 detector.detect(event, &mut |mut alert| {
+                    // No output holds a whole token, whichever detector fired.
+                    vigie_token::redact_alert(&mut alert);
                     alert.file = self
                         .files
                         .get(event.source as usize)
@@ -69,6 +71,9 @@ impl EventHandler for Pipeline<'_> {
 /// Loads the rules named on the command line, or the built-in pack.
 fn load_rules(args: &HuntArgs) -> Result<(RuleSet, vigie_sigma::LoadReport), String> {
     let mut builder = RuleSetBuilder::new();
+    if args.stats {
+        builder = builder.count_evaluations();
+    }
     if let Some(path) = &args.logsource_map {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
@@ -76,14 +81,19 @@ fn load_rules(args: &HuntArgs) -> Result<(RuleSet, vigie_sigma::LoadReport), Str
             LogsourceMap::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?,
         );
     }
-    if args.rules.is_empty() {
-        builder.add_builtin();
+    if let Some(path) = &args.placeholders {
+        crate::rules_cmd::load_placeholders(&mut builder, path)?;
     }
     for path in &args.rules {
         if !path.exists() {
             return Err(format!("{}: no such rule file or folder", path.display()));
         }
         builder.add_path(path);
+    }
+    // User rules first: a built-in rule that duplicates one of them by id is
+    // skipped (and counted as a duplicate in the summary).
+    if args.rules.is_empty() || args.builtin {
+        builder.add_builtin();
     }
     let (rules, report) = builder.build();
     if rules.is_empty() {
@@ -98,12 +108,37 @@ fn load_rules(args: &HuntArgs) -> Result<(RuleSet, vigie_sigma::LoadReport), Str
 
 /// Every detector this hunt runs, Sigma first. Other detectors (IOC feeds,
 /// token checks) are added here from their options.
-fn build_detectors(args: &HuntArgs, rules: Arc<RuleSet>) -> Result<Vec<Box<dyn Detector>>, String> {
-    let detectors: Vec<Box<dyn Detector>> = vec![Box::new(SigmaDetector {
+fn build_detectors(
+    args: &HuntArgs,
+    rules: Arc<RuleSet>,
+    names: &mut vigie_core::FieldNames,
+) -> Result<Vec<Box<dyn Detector>>, String> {
+    let mut detectors: Vec<Box<dyn Detector>> = vec![Box::new(SigmaDetector {
         rules,
         min_level: args.min_level,
     })];
+    if let Some(ioc) = crate::ioc_cmd::hunt_detector(&args.ioc, args.ioc_any_field, names)? {
+        detectors.push(ioc);
+    }
+    detectors.push(token_detector(args)?);
     Ok(detectors)
+}
+
+/// The JWT checks, against the `--jwks` snapshots (none: the checks that
+/// need no key still run).
+fn token_detector(args: &HuntArgs) -> Result<Box<dyn Detector>, String> {
+    let mut store = vigie_token::KeyStore::default();
+    for path in &args.jwks {
+        store.add_path(path).map_err(|e| e.to_string())?;
+    }
+    for set in &store.sets {
+        for warning in &set.warnings {
+            let warning = vigie_token::clean(warning);
+            eprintln!("vigie: {}: {warning}", set.path.display());
+        }
+    }
+    let detector = vigie_token::TokenDetector::new(store, args.min_level);
+    Ok(Box::new(detector))
 }
 
 pub fn run(args: &HuntArgs) -> u8 {
@@ -126,8 +161,11 @@ pub fn run(args: &HuntArgs) -> u8 {
     let files: Vec<Arc<str>> = inputs.iter().map(|i| i.display.clone()).collect();
     let total_bytes: u64 = inputs.iter().map(|i| i.size).sum();
     let progress = progress_bar(args.quiet, total_bytes);
-    let names = rules.names();
-    let detectors = match build_detectors(args, Arc::new(rules)) {
+    // Detectors may add the field names they read (the IOC field table) to
+    // the table events are built with; ids already given keep their value.
+    let mut names = (*rules.names()).clone();
+    let rules = Arc::new(rules);
+    let detectors = match build_detectors(args, rules.clone(), &mut names) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("vigie: {e}");
@@ -142,9 +180,17 @@ pub fn run(args: &HuntArgs) -> u8 {
         diagnostics: Mutex::new(Vec::new()),
         progress,
     };
+    let cloud = match cloud_options(args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("vigie: {e}");
+            return exit::ERROR;
+        }
+    };
     let options = ReadOptions {
-        names,
+        names: Arc::new(names),
         max_record_bytes: 256 << 20,
+        cloud,
     };
     let scan_started = Instant::now();
     let stats: Vec<_> = inputs
@@ -176,6 +222,7 @@ pub fn run(args: &HuntArgs) -> u8 {
         alerts: &alerts,
         diagnostics: &diagnostics,
         stats: &stats,
+        eval_stats: rules.eval_stats(5),
     };
     summary.print(&mut std::io::stderr());
     if let Err(e) = write_result {
@@ -192,6 +239,23 @@ pub fn run(args: &HuntArgs) -> u8 {
     } else {
         exit::FOUND
     }
+}
+
+/// The cloud normaliser's settings: `--timezone`, `--cloud-fields`.
+fn cloud_options(args: &HuntArgs) -> Result<vigie_sources::cloud::CloudOptions, String> {
+    let mut fields = vigie_sources::cloud::FieldMap::builtin();
+    if let Some(path) = &args.cloud_fields {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        fields
+            .extend_yaml(&text)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(vigie_sources::cloud::CloudOptions {
+        timezone: args.timezone,
+        fields: Arc::new(fields),
+        dedup: Default::default(),
+    })
 }
 
 fn progress_bar(quiet: bool, total: u64) -> ProgressBar {

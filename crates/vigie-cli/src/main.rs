@@ -1,8 +1,11 @@
 //! The `vigie` command line.
 
 mod hunt;
+mod ioc_cmd;
 mod rules_cmd;
+mod simulate_cmd;
 mod summary;
+mod token_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +44,32 @@ enum Command {
     /// Work with rule files.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Write simulated logs (a Microsoft 365 / Entra ID tenant).
+    #[command(subcommand)]
+    Simulate(simulate_cmd::SimulateCommand),
+    /// Work with IOC feeds.
+    #[command(subcommand)]
+    Ioc(IocCommand),
+    /// Identity-token forensics: inspect, verify, fetch-keys.
+    #[command(subcommand)]
+    Token(token_cmd::TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum IocCommand {
+    /// Load feeds and list every bad indicator with its reason, then the
+    /// counts per type (exit 0 all usable, 1 some bad, 2 an error).
+    Check {
+        /// Feed files or folders, or `builtin`.
+        #[arg(required = true, value_name = "FILE_OR_DIR")]
+        paths: Vec<PathBuf>,
+    },
+    /// Count indicators per feed, type, level and confidence.
+    Stats {
+        /// Feed files or folders, or `builtin`.
+        #[arg(required = true, value_name = "FILE_OR_DIR")]
+        paths: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -50,6 +79,10 @@ enum RulesCommand {
         /// Rule files or folders (recursive).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Values for `%name%` placeholders of the `expand` modifier (YAML
+        /// map: name → list of values).
+        #[arg(long)]
+        placeholders: Option<PathBuf>,
     },
 }
 
@@ -76,12 +109,47 @@ pub struct HuntArgs {
     /// A logsource mapping file (YAML) to extend the built-in one.
     #[arg(long)]
     pub logsource_map: Option<PathBuf>,
+    /// Values for `%name%` placeholders of the `expand` modifier (YAML map:
+    /// name → list of values). Rules whose placeholders have no values do
+    /// not run, and the summary says so.
+    #[arg(long)]
+    pub placeholders: Option<PathBuf>,
+    /// Time zone of locale-formatted dates without one in cloud exports
+    /// (Search-UnifiedAuditLog's `CreationDate`): UTC, local, or an offset
+    /// such as +10:00.
+    #[arg(long, default_value = "UTC", value_parser = parse_timezone)]
+    pub timezone: vigie_sources::cloud::Timezone,
+    /// A cloud field mapping file (YAML, the format of
+    /// crates/vigie-sources/data/cloud-fields.yaml) to extend the built-in one.
+    #[arg(long)]
+    pub cloud_fields: Option<PathBuf>,
     /// Worker threads (default: all cores).
     #[arg(short = 't', long)]
     pub threads: Option<usize>,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Also load the built-in rule pack when `--rules` is given (a built-in
+    /// rule with the id of an already loaded rule is skipped).
+    #[arg(long)]
+    pub builtin: bool,
+    /// Key set (JWKS) files or folders of dated snapshots for checking the
+    /// JWTs found in events. Repeatable. Without it, tokens still get the
+    /// checks that need no key (compromised key id, consumer tenant,
+    /// `alg: none`, lifetimes).
+    #[arg(long = "jwks", value_name = "FILE_OR_DIR")]
+    pub jwks: Vec<PathBuf>,
+    /// IOC feed files or folders (STIX 2.1, MISP JSON, CSV, lists);
+    /// `builtin` for the built-in advisory pack. Repeatable.
+    #[arg(long = "ioc", value_name = "FILE_OR_DIR")]
+    pub ioc: Vec<PathBuf>,
+    /// Also search every string field for the IOC values (slower).
+    #[arg(long)]
+    pub ioc_any_field: bool,
+    /// Count rule evaluations and report, in the summary, how many rules
+    /// were evaluated per event and which the most (slightly slower).
+    #[arg(long)]
+    pub stats: bool,
 }
 
 fn parse_format(s: &str) -> Result<OutputFormat, String> {
@@ -89,6 +157,10 @@ fn parse_format(s: &str) -> Result<OutputFormat, String> {
 }
 
 fn parse_profile(s: &str) -> Result<CsvProfile, String> {
+    s.parse()
+}
+
+fn parse_timezone(s: &str) -> Result<vigie_sources::cloud::Timezone, String> {
     s.parse()
 }
 
@@ -107,7 +179,14 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Hunt(args) => hunt::run(&args),
-        Command::Rules(RulesCommand::Check { paths }) => rules_cmd::check(&paths),
+        Command::Rules(RulesCommand::Check {
+            paths,
+            placeholders,
+        }) => rules_cmd::check(&paths, placeholders.as_deref()),
+        Command::Simulate(command) => simulate_cmd::run(&command),
+        Command::Ioc(IocCommand::Check { paths }) => ioc_cmd::check(&paths),
+        Command::Ioc(IocCommand::Stats { paths }) => ioc_cmd::stats(&paths),
+        Command::Token(command) => token_cmd::run(&command),
     };
     ExitCode::from(code)
 }

@@ -1,14 +1,20 @@
 //! `vigie rules check`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use vigie_sigma::RuleSetBuilder;
 
 use crate::exit;
 
-pub fn check(paths: &[PathBuf]) -> u8 {
+pub fn check(paths: &[PathBuf], placeholders: Option<&Path>) -> u8 {
     let started = std::time::Instant::now();
     let mut builder = RuleSetBuilder::new();
+    if let Some(path) = placeholders {
+        if let Err(e) = load_placeholders(&mut builder, path) {
+            eprintln!("vigie: {e}");
+            return exit::ERROR;
+        }
+    }
     for path in paths {
         if !path.exists() {
             eprintln!("vigie: {}: no such file or folder", path.display());
@@ -26,7 +32,18 @@ pub fn check(paths: &[PathBuf]) -> u8 {
     for p in &report.duplicates {
         println!("duplicate\t{}\t{}", p.origin, p.reason);
     }
-    let compiled = report.loaded + report.unrouted.len() + report.duplicates.len();
+    let cloud_paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let cloud_map = vigie_sources::cloud::FieldMap::builtin();
+    for p in vigie_sources::cloud::rules::check_cloud_rule_fields(&cloud_paths, &cloud_map) {
+        println!("no-field\t{}\t{}", p.origin, p.reason);
+    }
+    for p in &report.needs_placeholders {
+        println!("placeholder\t{}\t{}", p.origin, p.reason);
+    }
+    let compiled = report.loaded
+        + report.unrouted.len()
+        + report.duplicates.len()
+        + report.needs_placeholders.len();
     let total = compiled + report.errors.len();
     let share = if total == 0 {
         100.0
@@ -34,12 +51,14 @@ pub fn check(paths: &[PathBuf]) -> u8 {
         compiled as f64 * 100.0 / total as f64
     };
     println!(
-        "{compiled} of {total} rules compiled ({share:.2}%) from {} files in {:.2}s; {} usable, {} with a logsource vigie does not map, {} duplicate ids, {} failed",
+        "{compiled} of {total} rules compiled ({share:.2}%) from {} files in {:.2}s; {} usable, {} with a logsource vigie does not map, {} waiting for placeholder values, {} duplicate ids, {} filters, {} failed",
         report.files,
         started.elapsed().as_secs_f64(),
         report.loaded,
         report.unrouted.len(),
+        report.needs_placeholders.len(),
         report.duplicates.len(),
+        report.filters,
         report.errors.len()
     );
     if report.errors.is_empty() {
@@ -47,4 +66,13 @@ pub fn check(paths: &[PathBuf]) -> u8 {
     } else {
         exit::NONE
     }
+}
+
+/// Reads a placeholder file into the builder.
+pub fn load_placeholders(builder: &mut RuleSetBuilder, path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    builder
+        .placeholders_yaml(&text)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }

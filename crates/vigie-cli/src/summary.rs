@@ -20,6 +20,8 @@ pub struct Summary<'a> {
     pub alerts: &'a [Alert],
     pub diagnostics: &'a [Diagnostic],
     pub stats: &'a [FileStats],
+    /// Rule evaluation counts (`--stats`).
+    pub eval_stats: Option<vigie_sigma::EvalStats>,
 }
 
 impl Summary<'_> {
@@ -32,11 +34,12 @@ impl Summary<'_> {
         writeln!(out, "── vigie hunt summary ──")?;
         writeln!(
             out,
-            "rules:      {} loaded in {:.2}s ({} failed to compile, {} unroutable, {} duplicate)",
+            "rules:      {} loaded in {:.2}s ({} failed to compile, {} unroutable, {} waiting for placeholder values, {} duplicate)",
             self.rules_loaded,
             self.rules_time.as_secs_f64(),
             self.rule_report.errors.len(),
             self.rule_report.unrouted.len(),
+            self.rule_report.needs_placeholders.len(),
             self.rule_report.duplicates.len()
         )?;
         let read = self.stats.iter().filter(|s| s.format.is_some()).count();
@@ -54,6 +57,31 @@ impl Summary<'_> {
             secs,
             self.events as f64 / secs
         )?;
+        let duplicates: u64 = self.stats.iter().map(|s| s.duplicates).sum();
+        if duplicates > 0 {
+            writeln!(
+                out,
+                "duplicates: {duplicates} cloud records dropped (same record id as an earlier one)"
+            )?;
+        }
+        if let Some(es) = &self.eval_stats {
+            let per_event = es.evaluations as f64 / (self.events.max(1) as f64);
+            writeln!(
+                out,
+                "evaluated:  {:.2} rules per event in full ({:.3}% of the {} loaded)",
+                per_event,
+                per_event * 100.0 / self.rules_loaded.max(1) as f64,
+                self.rules_loaded
+            )?;
+            for (n, title, origin) in &es.top {
+                writeln!(
+                    out,
+                    "  {n:>9}  {} ({})",
+                    strip_control(title),
+                    strip_control(origin)
+                )?;
+            }
+        }
         let mut by_level: BTreeMap<Level, usize> = BTreeMap::new();
         let mut by_rule: BTreeMap<(&str, &str, Level), usize> = BTreeMap::new();
         for a in self.alerts {

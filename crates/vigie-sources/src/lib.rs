@@ -15,6 +15,11 @@
 //! * Big inputs are read by one thread and processed in parallel on the rayon
 //!   pool (EVTX chunks, batches of lines or rows), so memory stays bounded.
 //!
+//! * Microsoft 365 and Entra ID records, in whichever export shape they
+//!   arrive, are recognised and normalised by the [`cloud`] module just
+//!   before they are handed on: one event per record, its Sigma logsource,
+//!   its timestamp, Sigma's field names as aliases, duplicates dropped.
+//!
 //! Nothing here panics on bad bytes: every problem becomes a [`Diagnostic`]
 //! naming the input, the record when known, and the reason; the records
 //! around it still come through.
@@ -24,6 +29,7 @@ use std::sync::Arc;
 
 use vigie_core::{Event, FieldNames};
 
+pub mod cloud;
 mod csv;
 mod discover;
 mod evtx;
@@ -126,6 +132,9 @@ pub struct ReadOptions {
     /// Records longer than this are reported and skipped without being
     /// buffered whole (default [`DEFAULT_MAX_RECORD_BYTES`]).
     pub max_record_bytes: usize,
+    /// Cloud log settings and state shared by every input of a run (time
+    /// zone of locale dates, field mappings, the duplicate filter).
+    pub cloud: cloud::CloudOptions,
 }
 
 impl ReadOptions {
@@ -133,6 +142,7 @@ impl ReadOptions {
         ReadOptions {
             names,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            cloud: cloud::CloudOptions::default(),
         }
     }
 }
@@ -161,6 +171,9 @@ pub struct FileStats {
     pub events: u64,
     /// Diagnostics of [`Severity::Error`].
     pub errors: u64,
+    /// Cloud records dropped because an earlier one (in this input or any
+    /// other of the run) had the same record id.
+    pub duplicates: u64,
 }
 
 /// Reads one input, calling `handler.on_event` for each record (possibly
@@ -174,13 +187,9 @@ pub fn read_input(
     opts: &ReadOptions,
     handler: &dyn EventHandler,
 ) -> FileStats {
-    let sink = sink::Sink::new(handler, input.display.clone(), source_index);
+    let sink = sink::Sink::new(handler, input.display.clone(), source_index, &opts.cloud);
     let format = input::read(input::Source::Input(input), opts, &sink);
-    FileStats {
-        format,
-        events: sink.events(),
-        errors: sink.errors(),
-    }
+    sink.stats(format)
 }
 
 /// Like [`read_input`], for a stream that is not a file on disk (a pipe, a
@@ -194,11 +203,7 @@ pub fn read_reader(
     opts: &ReadOptions,
     handler: &dyn EventHandler,
 ) -> FileStats {
-    let sink = sink::Sink::new(handler, display, source_index);
+    let sink = sink::Sink::new(handler, display, source_index, &opts.cloud);
     let format = input::read(input::Source::Reader(Box::new(reader)), opts, &sink);
-    FileStats {
-        format,
-        events: sink.events(),
-        errors: sink.errors(),
-    }
+    sink.stats(format)
 }

@@ -5,9 +5,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use vigie_core::Event;
+use vigie_core::{Event, EventKind};
 
-use crate::{Diagnostic, EventHandler, Severity};
+use crate::cloud::{self, CloudOptions, Verdict};
+use crate::{Diagnostic, EventHandler, FileStats, Format, Severity};
 
 pub(crate) struct Sink<'a> {
     handler: &'a dyn EventHandler,
@@ -15,23 +16,47 @@ pub(crate) struct Sink<'a> {
     source: u32,
     events: AtomicU64,
     errors: AtomicU64,
+    duplicates: AtomicU64,
     bytes: AtomicU64,
+    cloud: &'a CloudOptions,
 }
 
 impl<'a> Sink<'a> {
-    pub(crate) fn new(handler: &'a dyn EventHandler, path: Arc<str>, source: u32) -> Self {
+    pub(crate) fn new(
+        handler: &'a dyn EventHandler,
+        path: Arc<str>,
+        source: u32,
+        cloud: &'a CloudOptions,
+    ) -> Self {
         Sink {
             handler,
             path,
             source,
             events: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
+            cloud,
         }
     }
 
-    /// Hands one finished event to the handler.
+    /// Hands one finished event to the handler. Generic events go through
+    /// the cloud normaliser first (Windows events never do: they are the
+    /// hot path and are never cloud records).
     pub(crate) fn event(&self, event: &mut Event, record: u64) {
+        if event.kind == EventKind::Generic {
+            match cloud::normalise(event, self.cloud) {
+                Verdict::Keep => {}
+                Verdict::Duplicate => {
+                    self.duplicates.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                Verdict::Bad(reason) => {
+                    self.error(Some(record), reason);
+                    return;
+                }
+            }
+        }
         event.source = self.source;
         event.record = record;
         self.events.fetch_add(1, Ordering::Relaxed);
@@ -79,11 +104,13 @@ impl<'a> Sink<'a> {
         }
     }
 
-    pub(crate) fn events(&self) -> u64 {
-        self.events.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn errors(&self) -> u64 {
-        self.errors.load(Ordering::Relaxed)
+    /// The counts of this input, for [`crate::read_input`].
+    pub(crate) fn stats(&self, format: Option<Format>) -> FileStats {
+        FileStats {
+            format,
+            events: self.events.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            duplicates: self.duplicates.load(Ordering::Relaxed),
+        }
     }
 }

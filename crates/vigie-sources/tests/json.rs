@@ -96,7 +96,9 @@ fn cloud_samples() {
         return;
     };
     let got = read(&path);
-    assert_eq!(got.events.len(), 19);
+    // Panther's test fixtures reuse record ids (same Id, time and
+    // Operation): the cloud reader keeps the first of each.
+    assert_eq!(got.events.len() as u64 + got.stats.duplicates, 19);
     let first = &got.events[0];
     assert_eq!(first.all("Actor.Type"), ["0", "5"]);
     assert_eq!(

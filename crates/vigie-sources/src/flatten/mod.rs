@@ -311,6 +311,53 @@ impl Flattener {
     }
 }
 
+/// Appends the fields of a JSON text to an existing event, under a path
+/// prefix: how JSON carried inside strings (UAL `AuditData`, Sentinel's
+/// `Folders` and `TargetResources` columns) joins the record it sits in.
+/// Reused per thread, like [`Flattener`].
+pub(crate) struct Nested {
+    rec: Record,
+}
+
+impl Nested {
+    pub(crate) fn new(names: &Arc<FieldNames>, max_record_bytes: usize) -> Self {
+        Nested {
+            rec: Record::new(names, max_record_bytes),
+        }
+    }
+
+    /// Parses `json` and pushes its scalars into `ev` as `prefix.path`
+    /// (just `path` when `prefix` is empty). Fields pushed before an error
+    /// stay in `ev`; callers drop the event on error.
+    pub(crate) fn append(
+        &mut self,
+        ev: &mut Event,
+        prefix: &str,
+        json: &str,
+    ) -> Result<(), serde_json::Error> {
+        // The walker writes into its record's own event: lend it `ev`.
+        std::mem::swap(&mut self.rec.ev, ev);
+        self.rec.path.clear();
+        self.rec.path.push_str(prefix);
+        self.rec.used = 0;
+        let result = (|| {
+            let mut de = serde_json::Deserializer::from_str(json);
+            let mut cx = Cx {
+                rec: &mut self.rec,
+                split: None,
+            };
+            ValueSeed {
+                cx: &mut cx,
+                mode: Mode::Generic,
+            }
+            .deserialize(&mut de)?;
+            de.end()
+        })();
+        std::mem::swap(&mut self.rec.ev, ev);
+        result
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
