@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
-use vigie_core::{Alert, Detector, Event};
+use vigie_core::{Alert, Detector, Event, StatefulRunner};
 use vigie_sigma::{LogsourceMap, RuleSet, RuleSetBuilder, SigmaDetector};
 use vigie_sinks::{OutputFormat, TableOptions};
 use vigie_sources::{Diagnostic, EventHandler, Input, ReadOptions, Severity};
@@ -21,6 +21,9 @@ use crate::{exit, HuntArgs};
 /// detector on each.
 struct Pipeline<'a> {
     detectors: &'a [Box<dyn Detector>],
+    /// Keyed detectors: they observe each event with the alerts raised on
+    /// it, and replay what they kept after the scan.
+    stateful: &'a [Box<dyn StatefulRunner>],
     files: &'a [Arc<str>],
     events: AtomicU64,
     alerts: Mutex<Vec<Alert>>,
@@ -49,6 +52,12 @@ impl EventHandler for Pipeline<'_> {
                     found.push(alert);
                 });
             }
+            for runner in self.stateful {
+                runner.observe(event, &found);
+            }
+            // Base rules of correlations that generate nothing of their own
+            // have done their work once observed.
+            found.retain(|a| !a.rule.internal);
             if !found.is_empty() {
                 if let Ok(mut alerts) = self.alerts.lock() {
                     alerts.append(&mut found);
@@ -124,6 +133,42 @@ fn build_detectors(
     Ok(detectors)
 }
 
+/// Every keyed detector this hunt runs (Sigma correlations, the cloud
+/// identity detectors), from the loaded rules and the options.
+fn build_stateful(
+    _args: &HuntArgs,
+    _rules: &Arc<RuleSet>,
+) -> Result<Vec<Box<dyn StatefulRunner>>, String> {
+    Ok(Vec::new())
+}
+
+/// Replays what each keyed detector kept, in parallel, and returns their
+/// alerts (files filled in, tokens redacted, below `--min-level` dropped)
+/// and their notes for the summary.
+fn finish_stateful(
+    stateful: &[Box<dyn StatefulRunner>],
+    files: &[Arc<str>],
+    min_level: vigie_core::Level,
+) -> (Vec<Alert>, Vec<String>) {
+    let findings: Vec<_> = stateful.par_iter().map(|r| r.finish()).collect();
+    let mut alerts = Vec::new();
+    let mut notes = Vec::new();
+    for found in findings {
+        for (source, mut alert) in found.alerts {
+            if alert.rule.internal || alert.rule.level < min_level {
+                continue;
+            }
+            vigie_token::redact_alert(&mut alert);
+            if let Some(file) = source.and_then(|s| files.get(s as usize)) {
+                alert.file = file.clone();
+            }
+            alerts.push(alert);
+        }
+        notes.extend(found.notes);
+    }
+    (alerts, notes)
+}
+
 /// The JWT checks, against the `--jwks` snapshots (none: the checks that
 /// need no key still run).
 fn token_detector(args: &HuntArgs) -> Result<Box<dyn Detector>, String> {
@@ -172,8 +217,16 @@ pub fn run(args: &HuntArgs) -> u8 {
             return exit::ERROR;
         }
     };
+    let stateful = match build_stateful(args, &rules) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("vigie: {e}");
+            return exit::ERROR;
+        }
+    };
     let pipeline = Pipeline {
         detectors: &detectors,
+        stateful: &stateful,
         files: &files,
         events: AtomicU64::new(0),
         alerts: Mutex::new(Vec::new()),
@@ -200,10 +253,12 @@ pub fn run(args: &HuntArgs) -> u8 {
             vigie_sources::read_input(input, i as u32, &options, &pipeline)
         })
         .collect();
-    let scan_time = scan_started.elapsed();
     pipeline.progress.finish_and_clear();
+    let (mut correlated, notes) = finish_stateful(&stateful, &files, args.min_level);
+    let scan_time = scan_started.elapsed();
 
     let mut alerts = pipeline.alerts.into_inner().unwrap_or_default();
+    alerts.append(&mut correlated);
     alerts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     let mut diagnostics = pipeline.diagnostics.into_inner().unwrap_or_default();
     discovery_errors.append(&mut diagnostics);
@@ -221,6 +276,7 @@ pub fn run(args: &HuntArgs) -> u8 {
         scan_time,
         alerts: &alerts,
         diagnostics: &diagnostics,
+        notes: &notes,
         stats: &stats,
         eval_stats: rules.eval_stats(5),
     };

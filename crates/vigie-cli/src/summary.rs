@@ -19,6 +19,8 @@ pub struct Summary<'a> {
     pub scan_time: Duration,
     pub alerts: &'a [Alert],
     pub diagnostics: &'a [Diagnostic],
+    /// What keyed detectors want the reader to know (caps hit, coverage).
+    pub notes: &'a [String],
     pub stats: &'a [FileStats],
     /// Rule evaluation counts (`--stats`).
     pub eval_stats: Option<vigie_sigma::EvalStats>,
@@ -113,6 +115,12 @@ impl Summary<'_> {
                     strip_control(title),
                     strip_control(id)
                 )?;
+            }
+        }
+        if !self.notes.is_empty() {
+            writeln!(out, "notes:")?;
+            for note in self.notes {
+                writeln!(out, "  {}", strip_control(note))?;
             }
         }
         let errors = self

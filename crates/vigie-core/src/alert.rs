@@ -73,6 +73,10 @@ pub struct RuleMeta {
     pub author: String,
     /// Where the rule came from: a path, or `builtin:NAME`.
     pub origin: String,
+    /// Its alerts feed stateful detectors (the base rules of a Sigma
+    /// correlation with `generate: false`) but are not written out.
+    #[serde(skip)]
+    pub internal: bool,
 }
 
 impl RuleMeta {

@@ -8,16 +8,22 @@
 //!   nothing once buffers have grown.
 //! * [`LogSource`] says which log an event came from, in Sigma's terms.
 //! * [`Alert`] is the one schema every detector emits and every sink writes;
-//!   [`Detector`] is the contract of every stateless detector.
+//!   [`Detector`] is the contract of every stateless detector,
+//!   [`StatefulDetector`] that of keyed ones (observe during the scan, replay
+//!   in event-time order after it).
 
 mod alert;
 mod detector;
 mod event;
 mod fields;
+mod stateful;
 mod time;
 
 pub use alert::{Alert, Level, RuleMeta};
 pub use detector::Detector;
 pub use event::{Event, EventKind, LogSource, ValueKind, ValueRef, Values};
 pub use fields::{well_known, FieldId, FieldNames};
+pub use stateful::{
+    Collector, Findings, Stamped, StatefulDetector, StatefulRunner, DEFAULT_FACT_CAP,
+};
 pub use time::{format_timestamp, parse_timestamp, time_part, TimePart, Timestamp};

@@ -233,6 +233,7 @@ impl IocDetector {
                 .feeds
                 .get(ind.feed as usize)
                 .map_or_else(String::new, |f| format!("ioc:{}", f.origin)),
+            internal: false,
         })
     }
 }

@@ -126,6 +126,7 @@ pub fn compile_rule(doc: &Value, origin: &str, cx: &mut Cx<'_>) -> Result<Compil
         references: text_list(doc, "references"),
         author: text(doc, "author").unwrap_or_default(),
         origin: origin.to_owned(),
+        internal: false,
     };
     Ok(CompiledRule {
         meta: Arc::new(meta),

@@ -175,6 +175,7 @@ mod test_support {
                 references: vec!["https://attack.mitre.org/techniques/T1033/".into()],
                 author: "vigie".into(),
                 origin: "builtin:test".into(),
+                internal: false,
             }),
             timestamp: vigie_core::parse_timestamp("2020-10-22T02:57:56.178Z"),
             file: "Security.evtx".into(),

@@ -231,6 +231,7 @@ impl FindingKind {
             references: refs,
             author: "vigie".into(),
             origin: format!("builtin:token/{id}"),
+            internal: false,
         }
     }
 
