@@ -55,6 +55,9 @@ struct Field {
     value: Span,
     lower: Span,
     kind: ValueKind,
+    /// The key's id in the names table, or NONE: kept so that passes over
+    /// the fields (the cloud normaliser's) need no second lookup.
+    id: u32,
 }
 
 /// Sentinel for "no entry".
@@ -145,13 +148,15 @@ impl Event {
             end: self.lower.len() as u32,
         };
         let index = self.fields.len();
+        let id = self.names.get_with(key, &mut self.scratch);
         self.fields.push(Field {
             key: key_span,
             value: value_span,
             lower: lower_span,
             kind,
+            id: id.map_or(NONE, |id| id.0),
         });
-        if let Some(id) = self.names.get_with(key, &mut self.scratch) {
+        if let Some(id) = id {
             self.link(id, index);
         }
         index
@@ -167,6 +172,18 @@ impl Event {
             if self.slots[id.0 as usize] == NONE {
                 self.link(id, index);
             }
+        }
+    }
+
+    /// Like [`Event::alias`], for an id of the names table.
+    pub fn alias_id(&mut self, id: FieldId, index: usize) {
+        if index < self.fields.len()
+            && self
+                .slots
+                .get(id.0 as usize)
+                .is_some_and(|&slot| slot == NONE)
+        {
+            self.link(id, index);
         }
     }
 
@@ -232,6 +249,35 @@ impl Event {
                 self.value_at(i),
             )
         })
+    }
+
+    /// The keys of the fields in source order, with their ids in the
+    /// names table (`None` for names no detector asked for). Cheaper than
+    /// [`Event::iter`] when values are not needed.
+    pub fn keys(&self) -> impl Iterator<Item = (&str, Option<FieldId>)> + '_ {
+        self.fields.iter().map(move |f| {
+            let id = (f.id != NONE).then_some(FieldId(f.id));
+            (&self.text[f.key.start as usize..f.key.end as usize], id)
+        })
+    }
+
+    /// The key of field `index` (as returned by [`Event::push`]).
+    pub fn key_at(&self, index: usize) -> Option<&str> {
+        let f = self.fields.get(index)?;
+        Some(&self.text[f.key.start as usize..f.key.end as usize])
+    }
+
+    /// The value of field `index` (as returned by [`Event::push`]).
+    pub fn value_of(&self, index: usize) -> Option<ValueRef<'_>> {
+        (index < self.fields.len()).then(|| self.value_at(index as u32))
+    }
+
+    /// The index of the first field reachable under `id` (its own key or an
+    /// alias), like [`Event::first`] but for [`Event::key_at`] and
+    /// [`Event::alias`].
+    pub fn first_index(&self, id: FieldId) -> Option<usize> {
+        let entry = *self.slots.get(id.0 as usize)?;
+        self.entries.get(entry as usize).map(|e| e.0 as usize)
     }
 
     pub fn len(&self) -> usize {

@@ -1,6 +1,9 @@
 //! Case-insensitive interning of field names.
 
-use rustc_hash::FxHashMap;
+use std::hash::Hasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxHasher;
 
 /// A field name interned in a [`FieldNames`] table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -22,15 +25,22 @@ pub mod well_known {
 /// spelt consistently, but cloud exports and SIEM shapes are not.
 #[derive(Clone, Debug)]
 pub struct FieldNames {
-    by_name: FxHashMap<Box<str>, FieldId>,
+    /// Ids by case-folded hash of their name; compared without regard to
+    /// ASCII case, so a lookup neither copies nor lower-cases the name (it
+    /// runs for every key of every record).
+    by_name: HashTable<FieldId>,
     names: Vec<Box<str>>,
+    /// Stamps left by parts that add the names they need (the cloud
+    /// normaliser), so that they can tell whether a table is ready for them.
+    marks: Vec<(&'static str, u64)>,
 }
 
 impl Default for FieldNames {
     fn default() -> Self {
         let mut table = FieldNames {
-            by_name: FxHashMap::default(),
+            by_name: HashTable::new(),
             names: Vec::new(),
+            marks: Vec::new(),
         };
         for name in well_known::NAMES {
             table.intern(name);
@@ -47,31 +57,35 @@ impl FieldNames {
     /// Returns the id of `name`, adding it when it is new. The first
     /// spelling seen is the one [`FieldNames::name`] gives back.
     pub fn intern(&mut self, name: &str) -> FieldId {
-        let key = name.to_ascii_lowercase();
-        if let Some(id) = self.by_name.get(key.as_str()) {
-            return *id;
+        if let Some(id) = self.get(name) {
+            return id;
         }
         let id = FieldId(self.names.len() as u32);
         self.names.push(name.into());
-        self.by_name.insert(key.into_boxed_str(), id);
+        let names = &self.names;
+        self.by_name.insert_unique(folded_hash(name), id, |id| {
+            folded_hash(names.get(id.0 as usize).map_or("", |n| &**n))
+        });
         id
     }
 
-    /// Looks a name up without adding it. `scratch` is a reusable buffer so
-    /// that mixed-case names cost no allocation.
-    pub fn get_with(&self, name: &str, scratch: &mut String) -> Option<FieldId> {
-        if !name.bytes().any(|b| b.is_ascii_uppercase()) {
-            return self.by_name.get(name).copied();
-        }
-        scratch.clear();
-        scratch.push_str(name);
-        scratch.make_ascii_lowercase();
-        self.by_name.get(scratch.as_str()).copied()
+    /// Looks a name up without adding it. (`scratch` is no longer used:
+    /// lookups do not copy the name.)
+    pub fn get_with(&self, name: &str, _scratch: &mut String) -> Option<FieldId> {
+        self.get(name)
     }
 
     /// Looks a name up without adding it.
+    #[inline]
     pub fn get(&self, name: &str) -> Option<FieldId> {
-        self.get_with(name, &mut String::new())
+        let names = &self.names;
+        self.by_name
+            .find(folded_hash(name), |id| {
+                names
+                    .get(id.0 as usize)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .copied()
     }
 
     /// The name of an id (as first interned).
@@ -83,9 +97,50 @@ impl FieldNames {
         self.names.len()
     }
 
+    /// Leaves a stamp `key = value` (replacing an earlier one).
+    pub fn set_mark(&mut self, key: &'static str, value: u64) {
+        self.marks.retain(|(k, _)| *k != key);
+        self.marks.push((key, value));
+    }
+
+    /// The stamp left under `key`, if any.
+    pub fn mark(&self, key: &str) -> Option<u64> {
+        self.marks.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    /// Every id with its name, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (FieldId, &str)> {
+        self.names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (FieldId(i as u32), &**n))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
+}
+
+/// A hash of `name` that ignores ASCII case: bit 5 is set on every byte,
+/// which makes `A`–`Z` hash like `a`–`z` (the few other bytes that differ
+/// only in that bit merely share a hash; equality still compares exactly).
+#[inline]
+fn folded_hash(name: &str) -> u64 {
+    const FOLD: u64 = 0x2020_2020_2020_2020;
+    let bytes = name.as_bytes();
+    let mut h = FxHasher::default();
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h.write_u64(u64::from_le_bytes(word) | FOLD);
+    }
+    let mut tail = [0u8; 8];
+    let rest = chunks.remainder();
+    tail[..rest.len()].copy_from_slice(rest);
+    h.write_u64(u64::from_le_bytes(tail) | FOLD);
+    h.write_usize(bytes.len());
+    h.finish()
 }
 
 #[cfg(test)]

@@ -138,11 +138,42 @@ pub struct ReadOptions {
 }
 
 impl ReadOptions {
+    /// Options for events built against `names`, plus the names the cloud
+    /// normaliser looks up (ids already given keep their value).
     pub fn new(names: Arc<FieldNames>) -> Self {
-        ReadOptions {
+        ReadOptions::with_cloud(names, cloud::CloudOptions::default())
+    }
+
+    /// Like [`ReadOptions::new`] with these cloud settings.
+    pub fn with_cloud(names: Arc<FieldNames>, cloud: cloud::CloudOptions) -> Self {
+        let mut options = ReadOptions {
             names,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
-            cloud: cloud::CloudOptions::default(),
+            cloud,
+        };
+        options.prepare();
+        options
+    }
+
+    /// Adds the names the cloud normaliser looks up to `names`, unless they
+    /// are there (callers that change `names` or `cloud` after building the
+    /// options need not call it: every read does when needed).
+    pub fn prepare(&mut self) {
+        if !cloud::names_ready(&self.names, &self.cloud.fields) {
+            let mut names = (*self.names).clone();
+            cloud::register_names(&mut names, &self.cloud.fields);
+            self.names = Arc::new(names);
+        }
+    }
+
+    /// These options, prepared (see [`ReadOptions::prepare`]).
+    fn prepared(&self) -> std::borrow::Cow<'_, ReadOptions> {
+        if cloud::names_ready(&self.names, &self.cloud.fields) {
+            std::borrow::Cow::Borrowed(self)
+        } else {
+            let mut copy = self.clone();
+            copy.prepare();
+            std::borrow::Cow::Owned(copy)
         }
     }
 }
@@ -187,8 +218,9 @@ pub fn read_input(
     opts: &ReadOptions,
     handler: &dyn EventHandler,
 ) -> FileStats {
+    let opts = opts.prepared();
     let sink = sink::Sink::new(handler, input.display.clone(), source_index, &opts.cloud);
-    let format = input::read(input::Source::Input(input), opts, &sink);
+    let format = input::read(input::Source::Input(input), &opts, &sink);
     sink.stats(format)
 }
 
@@ -203,7 +235,8 @@ pub fn read_reader(
     opts: &ReadOptions,
     handler: &dyn EventHandler,
 ) -> FileStats {
+    let opts = opts.prepared();
     let sink = sink::Sink::new(handler, display, source_index, &opts.cloud);
-    let format = input::read(input::Source::Reader(Box::new(reader)), opts, &sink);
+    let format = input::read(input::Source::Reader(Box::new(reader)), &opts, &sink);
     sink.stats(format)
 }

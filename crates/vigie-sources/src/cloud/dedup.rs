@@ -2,23 +2,42 @@
 //! `Search-UnifiedAuditLog` calls, re-run collections, the same day pulled
 //! by two tools), so the same UAL record (`Id`) or sign-in (`id`) often
 //! comes several times, in one file or across files of different shapes.
-//! A record's key is a 128-bit hash of its family, id and time; the set is shared
-//! by every input of a run.
+//! A record's key is a 64-bit keyed hash of its family, id, action and
+//! time; the set is shared by every input of a run.
+//!
+//! The hash key is random per run: record ids come from the input, and a
+//! predictable hash would let a crafted record collide with a real one and
+//! have it dropped as a "duplicate". The set is capped (8 bytes a record);
+//! past the cap new records are kept unchecked and counted, so memory stays
+//! bounded whatever the input size.
 
-use std::collections::HashSet;
+use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use rustc_hash::FxHashSet;
 use vigie_core::Event;
 
 use super::shape::{top, Family};
 
 const SHARDS: usize = 16;
 
-/// The record ids seen in a run.
-#[derive(Default)]
+/// Records remembered by default (about 64 MB at most).
+pub const DEFAULT_DEDUP_CAP: usize = 4_000_000;
+
+/// The record keys seen in a run.
 pub struct Dedup {
-    shards: [Mutex<HashSet<u128>>; SHARDS],
+    state: RandomState,
+    shards: [Mutex<FxHashSet<u64>>; SHARDS],
+    cap_per_shard: usize,
+    unchecked: AtomicU64,
+}
+
+impl Default for Dedup {
+    fn default() -> Self {
+        Dedup::with_cap(DEFAULT_DEDUP_CAP)
+    }
 }
 
 impl std::fmt::Debug for Dedup {
@@ -28,14 +47,69 @@ impl std::fmt::Debug for Dedup {
 }
 
 impl Dedup {
-    /// `true` the first time a key is offered.
-    pub fn first_sighting(&self, key: u128) -> bool {
+    /// A filter that remembers about `cap` records.
+    pub fn with_cap(cap: usize) -> Dedup {
+        Dedup {
+            state: RandomState::new(),
+            shards: Default::default(),
+            cap_per_shard: cap.div_ceil(SHARDS),
+            unchecked: AtomicU64::new(0),
+        }
+    }
+
+    /// `true` the first time a key is offered (and for every key once the
+    /// filter is full).
+    pub fn first_sighting(&self, key: u64) -> bool {
         let shard = &self.shards[(key as usize) % SHARDS];
         match shard.lock() {
-            Ok(mut seen) => seen.insert(key),
+            Ok(mut seen) => {
+                if seen.len() >= self.cap_per_shard && !seen.contains(&key) {
+                    self.unchecked.fetch_add(1, Ordering::Relaxed);
+                    return true;
+                }
+                seen.insert(key)
+            }
             // A poisoned shard (a panic elsewhere) must not lose records.
             Err(_) => true,
         }
+    }
+
+    /// Records kept without a duplicate check because the filter was full.
+    pub fn unchecked(&self) -> u64 {
+        self.unchecked.load(Ordering::Relaxed)
+    }
+
+    /// The dedup key of a record: its id and time (a re-exported record
+    /// has both the same; test and synthetic data reuse ids at other
+    /// times) and what it did; for sign-ins without an id, the correlation
+    /// id and time.
+    pub(crate) fn key(&self, ev: &Event, family: Family) -> Option<u64> {
+        let id = id_fields(family)
+            .iter()
+            .find_map(|f| top(ev, f))
+            .filter(|id| !id.trim().is_empty());
+        let (id, kind): (&str, u8) = match id {
+            Some(id) => (id, 0),
+            None if family == Family::SignIn => (top(ev, "correlationId")?, 1),
+            None => return None,
+        };
+        let mut h = self.state.build_hasher();
+        h.write_u8(family as u8);
+        h.write_u8(kind);
+        // Ids differ in case between shapes (GUIDs upper/lower).
+        for byte in id.trim().bytes() {
+            h.write_u8(byte.to_ascii_lowercase());
+        }
+        // What was done, and to what: an id reused by test or synthetic
+        // data for another action is not a duplicate.
+        for (field, nested) in DISCRIMINATORS {
+            if let Some(value) = top(ev, field).or_else(|| top(ev, nested)) {
+                h.write_u8(0x1f);
+                h.write(value.as_bytes());
+            }
+        }
+        h.write_i64(ev.timestamp.unwrap_or(0));
+        Some(h.finish())
     }
 }
 
@@ -60,55 +134,28 @@ fn id_fields(family: Family) -> &'static [&'static str] {
     }
 }
 
-/// The dedup key of a record: its id and time (a re-exported record has
-/// both the same; test and synthetic data reuse ids at other times); for
-/// sign-ins without an id, the correlation id and time.
-pub(crate) fn key(ev: &Event, family: Family) -> Option<u128> {
-    let id = id_fields(family)
-        .iter()
-        .find_map(|f| top(ev, f))
-        .filter(|id| !id.trim().is_empty());
-    let (id, kind) = match id {
-        Some(id) => (id, ""),
-        None if family == Family::SignIn => (top(ev, "correlationId")?, "correlation"),
-        None => return None,
-    };
-    // What was done, and to what: an id reused by test or synthetic data
-    // for another action is not a duplicate.
-    let mut what = String::from(kind);
-    for (field, nested) in DISCRIMINATORS {
-        if let Some(value) = top(ev, field).or_else(|| top(ev, nested)) {
-            what.push('\u{1f}');
-            what.push_str(value);
-        }
-    }
-    Some(hash128(family as u8, id, &what, ev.timestamp.unwrap_or(0)))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn hash128(family: u8, a: &str, b: &str, time: i64) -> u128 {
-    let half = |seed: u64| {
-        let mut h = FixedState(seed).build_hasher();
-        h.write_u8(family);
-        // Ids differ in case between shapes (GUIDs upper/lower).
-        for byte in a.trim().bytes() {
-            h.write_u8(byte.to_ascii_lowercase());
-        }
-        h.write(b.as_bytes());
-        h.write_i64(time);
-        h.finish()
-    };
-    (u128::from(half(0x9e37_79b9_7f4a_7c15)) << 64) | u128::from(half(0x2545_f491_4f6c_dd1d))
-}
-
-/// SipHash with fixed keys: the same id gives the same key in every
-/// thread.
-struct FixedState(u64);
-
-impl BuildHasher for FixedState {
-    type Hasher = std::hash::DefaultHasher;
-    fn build_hasher(&self) -> Self::Hasher {
-        let mut h = std::hash::DefaultHasher::new();
-        h.write_u64(self.0);
-        h
+    #[test]
+    fn repeats_are_caught_until_the_cap_then_counted_unchecked() {
+        let dedup = Dedup::with_cap(SHARDS * 2);
+        assert!(dedup.first_sighting(1));
+        assert!(!dedup.first_sighting(1));
+        // Fill every shard past its share.
+        let offered = (2..2 + SHARDS as u64 * 4)
+            .filter(|k| dedup.first_sighting(*k))
+            .count();
+        assert_eq!(offered, SHARDS * 4, "new keys are always kept");
+        assert!(dedup.unchecked() > 0, "keys past the cap are counted");
+        // A key remembered before the cap is still caught.
+        assert!(!dedup.first_sighting(1));
+        let total: usize = dedup
+            .shards
+            .iter()
+            .map(|s| s.lock().map_or(0, |s| s.len()))
+            .sum();
+        assert!(total <= SHARDS * 2, "memory stays within the cap: {total}");
     }
 }

@@ -48,13 +48,13 @@ pub(crate) fn name_value_lists(ev: &mut Event) {
     {
         // (bag prefix, entry name) of the last `X.Name` seen.
         let mut pending: Option<(&str, &str)> = None;
-        for (index, (key, value)) in ev.iter().enumerate() {
+        for (index, (key, _)) in ev.keys().enumerate() {
             let Some((bag, leaf)) = key.rsplit_once('.') else {
                 pending = None;
                 continue;
             };
             if is_name_key(leaf) {
-                pending = Some((bag, value.text));
+                pending = ev.value_of(index).map(|value| (bag, value.text));
                 continue;
             }
             let Some((pending_bag, entry)) = pending else {

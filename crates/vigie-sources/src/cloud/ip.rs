@@ -5,36 +5,27 @@
 
 use vigie_core::{Event, ValueKind};
 
-/// Top-level fields that hold a client address.
-const IP_FIELDS: [&str; 9] = [
-    "ClientIP",
-    "ClientIPAddress",
-    "Client_IPAddress",
-    "ActorIpAddress",
-    "callerIpAddress",
-    "ipAddress",
-    "IPAddress",
-    "clientIp",
-    "properties.ipAddress",
-];
+use super::index::CloudIndex;
 
-pub(crate) fn normalise(ev: &mut Event) {
+/// Adds the bare address of the client-address fields
+/// (`index::IP_FIELDS`) written with a port or brackets.
+pub(crate) fn normalise(ev: &mut Event, index: &CloudIndex) {
     let mut found: [Option<(usize, String)>; 4] = Default::default();
     let mut n = 0;
-    for (index, (key, value)) in ev.iter().enumerate() {
+    for (i, (_, id)) in ev.keys().enumerate() {
         if n == found.len() {
             break;
         }
-        if IP_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(key)) {
-            if let Some(bare) = bare_ip(value.text) {
-                found[n] = Some((index, bare.to_owned()));
-                n += 1;
-            }
+        if !id.is_some_and(|id| index.is_ip_field(id)) {
+            continue;
+        }
+        if let Some(bare) = ev.value_of(i).and_then(|v| bare_ip(v.text)) {
+            found[n] = Some((i, bare.to_owned()));
+            n += 1;
         }
     }
-    for (index, bare) in found.into_iter().flatten() {
-        let key = ev.iter().nth(index).map(|(k, _)| k.to_owned());
-        if let Some(key) = key {
+    for (i, bare) in found.into_iter().flatten() {
+        if let Some(key) = ev.key_at(i).map(str::to_owned) {
             ev.push(&key, &bare, ValueKind::Str);
         }
     }

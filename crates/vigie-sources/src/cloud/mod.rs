@@ -31,13 +31,15 @@ use crate::flatten::Nested;
 pub mod dedup;
 pub mod fields;
 mod fold;
+mod index;
 mod ip;
 pub mod rules;
 mod shape;
 pub mod time;
 
-pub use dedup::Dedup;
+pub use dedup::{Dedup, DEFAULT_DEDUP_CAP};
 pub use fields::FieldMap;
+pub use index::{names_ready, register_names};
 pub use time::Timezone;
 
 use shape::{Family, Shape};
@@ -102,7 +104,10 @@ pub(crate) fn normalise(ev: &mut Event, opts: &CloudOptions) -> Verdict {
                 pending: Vec::new(),
             }),
         };
-        normalise_with(ev, found, opts, scratch)
+        let names = scratch.names.clone();
+        index::with_index(&names, &opts.fields, |index| {
+            normalise_with(ev, found, opts, scratch, index)
+        })
     })
 }
 
@@ -111,6 +116,7 @@ fn normalise_with(
     mut found: Shape,
     opts: &CloudOptions,
     s: &mut Scratch,
+    index: &mut index::CloudIndex,
 ) -> Verdict {
     if found.wrapped {
         if let Err(reason) = unwrap_audit_data(ev, s) {
@@ -127,17 +133,18 @@ fn normalise_with(
         flatten_json_strings(ev, s);
     }
     fold::name_value_lists(ev);
-    ip::normalise(ev);
+    ip::normalise(ev, index);
     let logsource = shape::logsource(ev, found.family);
     ev.logsource = logsource;
     if found.family == Family::Ual {
         fold::ual_status(ev);
     }
-    opts.fields.apply(ev, &logsource);
+    index.strip_prefixes(ev);
+    index.apply_aliases(ev, &logsource);
     if let Some(ts) = time::record_time(ev, found.family, opts.timezone) {
         ev.timestamp = Some(ts);
     }
-    match dedup::key(ev, found.family) {
+    match opts.dedup.key(ev, found.family) {
         Some(key) if !opts.dedup.first_sighting(key) => Verdict::Duplicate,
         _ => Verdict::Keep,
     }

@@ -52,7 +52,7 @@ const TABLES: &[(&str, Family)] = &[
 
 /// What one pass over the keys found.
 #[derive(Default)]
-struct Keys<'a> {
+struct Keys {
     audit_data: bool,
     graph_audit: bool,
     workload: bool,
@@ -61,9 +61,10 @@ struct Keys<'a> {
     operation: bool,
     creation_time: bool,
     properties: bool,
-    category: Option<&'a str>,
-    table: Option<&'a str>,
-    resource_id: Option<&'a str>,
+    /// Field indexes of the keys whose value classification reads.
+    category: Option<usize>,
+    table: Option<usize>,
+    resource_id: Option<usize>,
     created: bool,
     user_principal: bool,
     app_display: bool,
@@ -83,9 +84,10 @@ struct Keys<'a> {
 /// The cloud shape of a record, or `None` for anything else.
 pub(crate) fn classify(ev: &Event) -> Option<Shape> {
     let mut k = Keys::default();
-    for (key, value) in ev.iter() {
-        note(&mut k, key, value.text);
+    for (index, (key, _)) in ev.keys().enumerate() {
+        note(&mut k, key, index);
     }
+    let value = |index: Option<usize>| index.and_then(|i| ev.value_of(i)).map(|v| v.text);
     let shape = |family, strings_hold_json| Shape {
         family,
         wrapped: false,
@@ -98,14 +100,15 @@ pub(crate) fn classify(ev: &Event) -> Option<Shape> {
             strings_hold_json: false,
         });
     }
-    if let Some(table) = k.table {
+    if let Some(table) = value(k.table) {
         if let Some((_, family)) = TABLES.iter().find(|(t, _)| t.eq_ignore_ascii_case(table)) {
             return Some(shape(*family, true));
         }
     }
     if k.properties {
-        if let Some(category) = k.category {
-            return Some(shape(diagnostic_family(category, k.resource_id), false));
+        if let Some(category) = value(k.category) {
+            let resource_id = value(k.resource_id);
+            return Some(shape(diagnostic_family(category, resource_id), false));
         }
     }
     if k.workload || k.graph_audit {
@@ -141,19 +144,19 @@ pub(crate) fn classify(ev: &Event) -> Option<Shape> {
     None
 }
 
-fn note<'a>(k: &mut Keys<'a>, key: &str, value: &'a str) {
+fn note(k: &mut Keys, key: &str, index: usize) {
     let is = |name: &str| key.eq_ignore_ascii_case(name);
     // Dispatch on length first: this runs for every key of every generic
     // record.
     match key.len() {
-        4 if is("Type") => k.table = Some(value),
+        4 if is("Type") => k.table = Some(index),
         8 if is("Workload") => k.workload = true,
-        8 if is("category") => k.category = Some(value),
+        8 if is("category") => k.category = Some(index),
         9 if is("AuditData") => k.audit_data = true,
         9 if is("Operation") => k.operation = true,
         10 if is("RecordType") => k.record_type = true,
         10 if is("ResultType") => k.result_type = true,
-        10 if is("resourceId") => k.resource_id = Some(value),
+        10 if is("resourceId") => k.resource_id = Some(index),
         10 if is("RequestUri") => k.request_uri = true,
         11 if is("InitiatedBy") => k.initiated_by = true,
         12 if is("CreationTime") => k.creation_time = true,
@@ -206,11 +209,16 @@ fn diagnostic_family(category: &str, resource_id: Option<&str>) -> Family {
     }
 }
 
+thread_local! {
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 /// The first value of a top-level key, compared without regard to case.
+/// The key must be registered (`index::FIXED_NAMES`): it is found through
+/// the names table, not by scanning the record.
 pub(crate) fn top<'e>(ev: &'e Event, key: &str) -> Option<&'e str> {
-    ev.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v.text)
+    let id = SCRATCH.with(|s| ev.names().get_with(key, &mut s.borrow_mut()))?;
+    ev.first(id).map(|v| v.text)
 }
 
 /// Sigma's logsource for a record of `family`.

@@ -1,0 +1,333 @@
+//! The cloud pass's lookups by field id instead of by name.
+//!
+//! Every key of a record was already looked up once in the names table when
+//! the event was built ([`Event::push`] keeps the id). The cloud pass asks
+//! many questions of the same keys (is it an IP field? which field does
+//! `properties.X` stand for? is it a candidate for a Sigma name?); answering
+//! them from tables indexed by that id, instead of rescanning and re-hashing
+//! key text, is what makes the pass cheap. It requires the names the pass
+//! asks about to be in the table: [`register_names`] adds them, and
+//! `read_input` makes sure it has been done.
+
+use std::cell::RefCell;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use vigie_core::{Event, FieldId, FieldNames, LogSource};
+
+use super::fields::FieldMap;
+
+/// Key of the stamp [`register_names`] leaves in a names table.
+const MARK: &str = "vigie-sources/cloud";
+
+/// Top-level keys the cloud pass reads by name (classification, logsource,
+/// time, record id, IP normalisation, status). Kept in one list so that
+/// registering them cannot miss one.
+pub(crate) const FIXED_NAMES: &[&str] = &[
+    "Type",
+    "Workload",
+    "OfficeWorkload",
+    "service",
+    "RecordType",
+    "Operation",
+    "ResultStatus",
+    "riskEventType",
+    "properties.riskEventType",
+    "correlationId",
+    "Id",
+    "OfficeId",
+    "RecordId",
+    "Identity",
+    "properties.id",
+    "id",
+    "properties.requestId",
+    "requestId",
+    "properties.eventDataId",
+    "eventDataId",
+    "category",
+    "ObjectId",
+    "auditData.Operation",
+    "auditData.category",
+    "auditData.ObjectId",
+    "CreationTime",
+    "createdDateTime",
+    "TimeGenerated",
+    "CreationDate",
+    "Start_Time",
+    "properties.createdDateTime",
+    "time",
+    "properties.activityDateTime",
+    "activityDateTime",
+    "properties.timeGenerated",
+    "eventTimestamp",
+    "detectedDateTime",
+];
+
+/// Fields that hold a client address (see `ip.rs`).
+pub(crate) const IP_FIELDS: [&str; 9] = [
+    "ClientIP",
+    "ClientIPAddress",
+    "Client_IPAddress",
+    "ActorIpAddress",
+    "callerIpAddress",
+    "ipAddress",
+    "IPAddress",
+    "clientIp",
+    "properties.ipAddress",
+];
+
+/// Wrappers whose fields rules name without the prefix.
+const PREFIXES: [&str; 2] = ["properties.", "auditData."];
+
+/// Adds every name the cloud pass looks up to `names`: the fixed keys, the
+/// mapping's candidates, and the `properties.`/`auditData.` spelling of
+/// every name already there (so that unwrapping them is a table lookup).
+/// Ids already given keep their value. Call it after every other part has
+/// added its names.
+pub fn register_names(names: &mut FieldNames, map: &FieldMap) {
+    for name in FIXED_NAMES.iter().chain(IP_FIELDS.iter()) {
+        names.intern(name);
+    }
+    for candidate in map.candidate_names() {
+        names.intern(candidate);
+    }
+    let plain: Vec<String> = names
+        .iter()
+        .map(|(_, n)| n.to_owned())
+        .filter(|n| !PREFIXES.iter().any(|p| starts_with_ignore_case(n, p)))
+        .collect();
+    for name in plain {
+        for prefix in PREFIXES {
+            names.intern(&format!("{prefix}{name}"));
+        }
+    }
+    let stamp = stamp(names, map);
+    names.set_mark(MARK, stamp);
+}
+
+/// Whether [`register_names`] was the last change to `names` for `map`.
+pub fn names_ready(names: &FieldNames, map: &FieldMap) -> bool {
+    names.mark(MARK) == Some(stamp(names, map))
+}
+
+fn stamp(names: &FieldNames, map: &FieldMap) -> u64 {
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    h.write_u64(map.fingerprint());
+    h.write_usize(names.len());
+    h.finish()
+}
+
+fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len()
+        && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Per-id answers for one (names table, mapping) pair.
+pub(crate) struct CloudIndex {
+    names: Arc<FieldNames>,
+    map: Arc<FieldMap>,
+    /// Id of `properties.X` / `auditData.X` → id of `X` (or NONE).
+    strip: Vec<u32>,
+    /// Id → is a client-address field.
+    ip: Vec<bool>,
+    /// Mapping sections by name (`m365/exchange`, `azure`).
+    sections: FxHashMap<String, Section>,
+    /// Logsource → the sections that apply, most specific first (a few
+    /// entries; looked up by the `&'static str` identity of the names).
+    by_logsource: Vec<(LogSource, [Option<usize>; 2])>,
+    section_list: Vec<Section>,
+    /// Reused buffer of (field index, id it stands for).
+    found: Vec<(usize, FieldId)>,
+}
+
+/// One section of the mapping: Sigma names and, per candidate id, the
+/// slots it may fill with its rank (lower is better).
+#[derive(Default, Clone)]
+struct Section {
+    sigma: Vec<String>,
+    candidates: FxHashMap<u32, Vec<(usize, usize)>>,
+}
+
+impl CloudIndex {
+    fn new(names: Arc<FieldNames>, map: Arc<FieldMap>) -> CloudIndex {
+        let mut strip = vec![NONE; names.len()];
+        let mut ip = vec![false; names.len()];
+        let mut scratch = String::new();
+        for (id, name) in names.iter() {
+            for prefix in PREFIXES {
+                if starts_with_ignore_case(name, prefix) {
+                    if let Some(inner) = names.get_with(&name[prefix.len()..], &mut scratch) {
+                        strip[id.0 as usize] = inner.0;
+                    }
+                }
+            }
+        }
+        for name in IP_FIELDS {
+            if let Some(id) = names.get(name) {
+                ip[id.0 as usize] = true;
+            }
+        }
+        let mut sections = FxHashMap::default();
+        for (section_name, entries) in map.alias_sections() {
+            let section = build_section(&names, entries);
+            if !section.sigma.is_empty() {
+                sections.insert(section_name.to_owned(), section);
+            }
+        }
+        CloudIndex {
+            names,
+            map,
+            strip,
+            ip,
+            sections,
+            by_logsource: Vec::new(),
+            section_list: Vec::new(),
+            found: Vec::new(),
+        }
+    }
+
+    /// `properties.x` and `auditData.x` are also `x` (when a rule uses `x`
+    /// and the record has no `x` of its own): diagnostic-setting and Graph
+    /// audit records nest what rules name at the top.
+    pub(crate) fn strip_prefixes(&mut self, ev: &mut Event) {
+        self.found.clear();
+        for (index, (_, id)) in ev.keys().enumerate() {
+            if let Some(inner) = id.and_then(|id| self.stripped(id)) {
+                self.found.push((index, inner));
+            }
+        }
+        for &(index, inner) in &self.found {
+            ev.alias_id(inner, index);
+        }
+    }
+
+    /// The id `properties.X`/`auditData.X` stands for.
+    pub(crate) fn stripped(&self, id: FieldId) -> Option<FieldId> {
+        match self.strip.get(id.0 as usize) {
+            Some(&inner) if inner != NONE => Some(FieldId(inner)),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_ip_field(&self, id: FieldId) -> bool {
+        self.ip.get(id.0 as usize).copied().unwrap_or(false)
+    }
+
+    /// Makes each Sigma name of the logsource's sections reachable through
+    /// the best candidate the record has.
+    pub(crate) fn apply_aliases(&mut self, ev: &mut Event, logsource: &LogSource) {
+        let sections = self.sections_for(logsource);
+        for slot in sections.into_iter().flatten() {
+            if let Some(section) = self.section_list.get(slot) {
+                apply_section(section, ev);
+            }
+        }
+    }
+
+    fn sections_for(&mut self, ls: &LogSource) -> [Option<usize>; 2] {
+        if let Some((_, found)) = self.by_logsource.iter().find(|(l, _)| l == ls) {
+            return *found;
+        }
+        let mut found = [None, None];
+        if let Some(product) = ls.product {
+            let product = product.to_ascii_lowercase();
+            let specific = ls
+                .service
+                .map(|s| format!("{product}/{}", s.to_ascii_lowercase()));
+            for (i, name) in [specific, Some(product)].into_iter().enumerate() {
+                if let Some(section) = name.and_then(|n| self.sections.get(&n)) {
+                    self.section_list.push(section.clone());
+                    found[i] = Some(self.section_list.len() - 1);
+                }
+            }
+        }
+        self.by_logsource.push((*ls, found));
+        found
+    }
+}
+
+fn build_section(names: &FieldNames, entries: &[(String, Vec<String>)]) -> Section {
+    let mut section = Section::default();
+    // Entries seen per slot: a later entry's candidates rank after.
+    let mut seen: Vec<usize> = Vec::new();
+    for (sigma, candidates) in entries {
+        // Only names some detector reads are worth an alias.
+        if names.get(sigma).is_none() {
+            continue;
+        }
+        // A Sigma name listed twice (user file, then built-in): one slot,
+        // the user's candidates ranked first.
+        let slot = match section
+            .sigma
+            .iter()
+            .position(|s| s.eq_ignore_ascii_case(sigma))
+        {
+            Some(slot) => slot,
+            None => {
+                section.sigma.push(sigma.clone());
+                seen.push(0);
+                section.sigma.len() - 1
+            }
+        };
+        let base = seen[slot] * 1000;
+        seen[slot] += 1;
+        for (position, candidate) in candidates.iter().enumerate() {
+            if let Some(id) = names.get(candidate) {
+                section
+                    .candidates
+                    .entry(id.0)
+                    .or_default()
+                    .push((slot, base + position));
+            }
+        }
+    }
+    section
+}
+
+fn apply_section(section: &Section, ev: &mut Event) {
+    let mut best: Vec<Option<(usize, usize)>> = vec![None; section.sigma.len()];
+    for (index, (_, id)) in ev.keys().enumerate() {
+        let Some(slots) = id.and_then(|id| section.candidates.get(&id.0)) else {
+            continue;
+        };
+        for &(slot, rank) in slots {
+            let better = match best[slot] {
+                Some((_, have)) => rank < have,
+                None => true,
+            };
+            if better {
+                best[slot] = Some((index, rank));
+            }
+        }
+    }
+    for (slot, found) in best.into_iter().enumerate() {
+        if let Some((index, _)) = found {
+            ev.alias(&section.sigma[slot], index);
+        }
+    }
+}
+
+thread_local! {
+    static INDEX: RefCell<Option<CloudIndex>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's index for the names table and `map`,
+/// building it on first use.
+pub(crate) fn with_index<R>(
+    names: &Arc<FieldNames>,
+    map: &Arc<FieldMap>,
+    f: impl FnOnce(&mut CloudIndex) -> R,
+) -> R {
+    INDEX.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let fresh =
+            !matches!(&*slot, Some(i) if Arc::ptr_eq(&i.map, map) && Arc::ptr_eq(&i.names, names));
+        if fresh {
+            *slot = None;
+        }
+        f(slot.get_or_insert_with(|| CloudIndex::new(names.clone(), map.clone())))
+    })
+}
