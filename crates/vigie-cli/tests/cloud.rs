@@ -220,3 +220,44 @@ fn sigmahq_cloud_rules_compile_and_fields_are_checked() {
     );
     assert!(no_field.len() <= 5, "{no_field:?}");
 }
+
+/// Exchange records are Unified Audit Log records too: a rule written for
+/// `service: audit` meets them, one written for `service: exchange` also,
+/// and one for another service does not.
+#[test]
+fn exchange_records_also_meet_audit_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("exchange.jsonl");
+    let record = r#"{"CreationTime":"2023-06-12T14:03:27","Id":"7a2b3c4d-0000-4d3e-9a1b-08db6b2f0c12","Operation":"New-InboxRule","RecordType":1,"ResultStatus":"True","Workload":"Exchange","UserId":"bob@contoso.example","ClientIP":"185.73.124.135"}"#;
+    std::fs::write(&log, format!("{record}\n")).unwrap();
+    let rule = |service: &str, n: u32| {
+        format!(
+            "title: Inbox rule created ({service})\nid: 0c4d3a8e-2222-4a5b-9c7d-00000000000{n}\nlogsource:\n    product: m365\n    service: {service}\ndetection:\n    selection:\n        Operation: New-InboxRule\n    condition: selection\nlevel: medium\n"
+        )
+    };
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    for (n, service) in ["audit", "exchange", "threat_management"]
+        .iter()
+        .enumerate()
+    {
+        std::fs::write(
+            rules.join(format!("{service}.yml")),
+            rule(service, n as u32 + 1),
+        )
+        .unwrap();
+    }
+    let run = hunt(dir.path(), &log, &rules);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut ids: Vec<String> = detections(&run.stdout).into_iter().map(|d| d.2).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "0c4d3a8e-2222-4a5b-9c7d-000000000001",
+            "0c4d3a8e-2222-4a5b-9c7d-000000000002"
+        ],
+        "{}",
+        run.stdout
+    );
+}

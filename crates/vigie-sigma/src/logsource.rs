@@ -20,6 +20,10 @@ pub const DEFAULT_MAPPING: &str = include_str!("../data/logsources.yaml");
 pub struct LogsourceMap {
     #[serde(default)]
     pub windows: WindowsMap,
+    /// `product/service` → the wider `product/service`s its records also
+    /// belong to (`m365/exchange` → `m365/audit`).
+    #[serde(default)]
+    pub also: FxHashMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -59,6 +63,7 @@ impl LogsourceMap {
     pub fn extend(&mut self, other: LogsourceMap) {
         self.windows.services.extend(other.windows.services);
         self.windows.categories.extend(other.windows.categories);
+        self.also.extend(other.also);
     }
 }
 
@@ -108,6 +113,9 @@ pub struct Router {
     channels: FxHashMap<String, ChannelRoutes>,
     windows_any: Vec<u32>,
     generic: Vec<(RuleLogsource, u32)>,
+    /// (product, service) → wider services of the same product its records
+    /// also belong to (from [`LogsourceMap::also`]), lower case.
+    also: Vec<(String, String, Vec<String>)>,
 }
 
 impl Router {
@@ -131,6 +139,9 @@ impl Router {
         names: &mut FieldNames,
     ) -> Result<(), String> {
         let is_windows = ls.product.as_deref() == Some("windows");
+        if self.also.is_empty() && !map.also.is_empty() {
+            self.also = parse_also(&map.also);
+        }
         if !is_windows {
             let key = format!("generic:{:?}", ls);
             let (g, new) = self.group(key);
@@ -219,6 +230,17 @@ impl Router {
     }
 
     /// The field renames of a group.
+    /// The wider services a record of `product/service` also belongs to.
+    fn wider_services(&self, product: Option<&str>, service: Option<&str>) -> &[String] {
+        let (Some(product), Some(service)) = (product, service) else {
+            return &[];
+        };
+        self.also
+            .iter()
+            .find(|(p, s, _)| p.eq_ignore_ascii_case(product) && s.eq_ignore_ascii_case(service))
+            .map_or(&[], |(_, _, wider)| wider.as_slice())
+    }
+
     pub fn remap(&self, group: u32) -> Option<&FxHashMap<FieldId, FieldId>> {
         self.groups.get(group as usize)?.remap.as_ref()
     }
@@ -287,14 +309,20 @@ impl Router {
             }
             EventKind::Generic => {
                 let ls = &event.logsource;
+                let wider = self.wider_services(ls.product, ls.service);
                 for (spec, g) in &self.generic {
                     let fits = |want: &Option<String>, have: Option<&str>| match want {
                         None => true,
                         Some(w) => have.is_some_and(|h| h.eq_ignore_ascii_case(w)),
                     };
+                    let service_fits = fits(&spec.service, ls.service)
+                        || spec
+                            .service
+                            .as_ref()
+                            .is_some_and(|w| wider.iter().any(|s| s.eq_ignore_ascii_case(w)));
                     if fits(&spec.product, ls.product)
                         && fits(&spec.category, ls.category)
-                        && fits(&spec.service, ls.service)
+                        && service_fits
                     {
                         visit(*g, &mut f);
                     }
@@ -302,4 +330,27 @@ impl Router {
             }
         }
     }
+}
+
+/// `product/service` → wider services of the same product (entries naming
+/// another product are ignored: a record has one product).
+fn parse_also(also: &FxHashMap<String, Vec<String>>) -> Vec<(String, String, Vec<String>)> {
+    let mut out: Vec<(String, String, Vec<String>)> = also
+        .iter()
+        .filter_map(|(key, wider)| {
+            let (product, service) = key.split_once('/')?;
+            let product = product.trim().to_ascii_lowercase();
+            let services = wider
+                .iter()
+                .filter_map(|w| {
+                    let (p, s) = w.split_once('/')?;
+                    (p.trim().eq_ignore_ascii_case(&product)).then(|| s.trim().to_ascii_lowercase())
+                })
+                .collect();
+            Some((product, service.trim().to_ascii_lowercase(), services))
+        })
+        .collect();
+    // Deterministic order whatever the map's.
+    out.sort();
+    out
 }
