@@ -137,9 +137,14 @@ fn build_detectors(
 /// identity detectors), from the loaded rules and the options.
 fn build_stateful(
     _args: &HuntArgs,
-    _rules: &Arc<RuleSet>,
+    rules: &Arc<RuleSet>,
 ) -> Result<Vec<Box<dyn StatefulRunner>>, String> {
-    Ok(Vec::new())
+    let mut stateful: Vec<Box<dyn StatefulRunner>> = Vec::new();
+    if let Some(set) = rules.correlations() {
+        let detector = vigie_sigma::CorrelationDetector::new(set);
+        stateful.push(Box::new(vigie_core::Collector::new(detector)));
+    }
+    Ok(stateful)
 }
 
 /// Replays what each keyed detector kept, in parallel, and returns their

@@ -41,6 +41,7 @@ pub fn check(paths: &[PathBuf], placeholders: Option<&Path>) -> u8 {
         println!("placeholder\t{}\t{}", p.origin, p.reason);
     }
     let compiled = report.loaded
+        + report.correlations
         + report.unrouted.len()
         + report.duplicates.len()
         + report.needs_placeholders.len();
@@ -51,10 +52,11 @@ pub fn check(paths: &[PathBuf], placeholders: Option<&Path>) -> u8 {
         compiled as f64 * 100.0 / total as f64
     };
     println!(
-        "{compiled} of {total} rules compiled ({share:.2}%) from {} files in {:.2}s; {} usable, {} with a logsource vigie does not map, {} waiting for placeholder values, {} duplicate ids, {} filters, {} failed",
+        "{compiled} of {total} rules compiled ({share:.2}%) from {} files in {:.2}s; {} usable, {} correlations, {} with a logsource vigie does not map, {} waiting for placeholder values, {} duplicate ids, {} filters, {} failed",
         report.files,
         started.elapsed().as_secs_f64(),
         report.loaded,
+        report.correlations,
         report.unrouted.len(),
         report.needs_placeholders.len(),
         report.duplicates.len(),

@@ -5,7 +5,11 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashSet;
 use serde::Deserialize;
-use vigie_core::{Event, FieldNames};
+use vigie_core::{Event, FieldNames, RuleMeta};
+
+use crate::correlation::{
+    parse_correlation, resolve, split_aggregation, CorrelationDoc, CorrelationSet,
+};
 
 use crate::compile::{Cx, Placeholders};
 use crate::index::Marks;
@@ -36,6 +40,8 @@ pub struct LoadReport {
     pub duplicates: Vec<RuleProblem>,
     /// Sigma filters loaded.
     pub filters: usize,
+    /// Correlation rules loaded (legacy `| count()` aggregations included).
+    pub correlations: usize,
     /// Rules that compile but use `expand` placeholders that were given no
     /// values (`--placeholders`): they cannot run in this environment.
     pub needs_placeholders: Vec<RuleProblem>,
@@ -51,6 +57,7 @@ pub struct RuleSetBuilder {
     use_index: bool,
     placeholders: Placeholders,
     filters: Vec<CompiledFilter>,
+    correlations: Vec<CorrelationDoc>,
     count_evaluations: bool,
 }
 
@@ -71,6 +78,7 @@ impl RuleSetBuilder {
             use_index: true,
             placeholders: Placeholders::default(),
             filters: Vec::new(),
+            correlations: Vec::new(),
             count_evaluations: false,
         }
     }
@@ -170,6 +178,25 @@ impl RuleSetBuilder {
             } else {
                 format!("{where_}: {title}")
             };
+            if value.get("correlation").is_some() {
+                match parse_correlation(&value, origin, &label) {
+                    Ok(doc) => self.add_correlation(doc, label),
+                    Err(reason) => self.problem(&label, reason),
+                }
+                continue;
+            }
+            // A legacy aggregation runs as a base rule and a correlation.
+            let value = match split_aggregation(&value, origin, &label) {
+                None => value,
+                Some(Err(reason)) => {
+                    self.problem(&label, reason);
+                    continue;
+                }
+                Some(Ok((base, corr))) => {
+                    self.add_correlation(corr, label.clone());
+                    base
+                }
+            };
             let mut cx = Cx {
                 names: &mut self.names,
                 placeholders: &self.placeholders,
@@ -201,6 +228,17 @@ impl RuleSetBuilder {
                 Err(reason) => self.problem(&label, reason),
             }
         }
+    }
+
+    fn add_correlation(&mut self, doc: CorrelationDoc, label: String) {
+        if !self.ids.insert(doc.meta.id.clone()) {
+            self.report.duplicates.push(RuleProblem {
+                origin: label,
+                reason: format!("a rule with id {} is already loaded", doc.meta.id),
+            });
+            return;
+        }
+        self.correlations.push(doc);
     }
 
     /// Loads the rule pack embedded in the binary.
@@ -247,16 +285,45 @@ impl RuleSetBuilder {
         self.attach_filters();
         let mut router = Router::default();
         let mut kept = Vec::with_capacity(self.rules.len());
+        // Ids and names of unrouted rules, so that a correlation over one
+        // is reported as unroutable rather than as naming an unknown rule.
+        let mut unrouted_refs = FxHashSet::default();
         for rule in std::mem::take(&mut self.rules) {
             let index = kept.len() as u32;
             match router.add(index, &rule.logsource, &self.map, &mut self.names) {
                 Ok(()) => kept.push(rule),
-                Err(reason) => self.report.unrouted.push(RuleProblem {
-                    origin: format!("{}: {}", rule.meta.origin, rule.meta.title),
-                    reason,
-                }),
+                Err(reason) => {
+                    unrouted_refs.insert(rule.meta.id.clone());
+                    unrouted_refs.extend(rule.name.clone());
+                    self.report.unrouted.push(RuleProblem {
+                        origin: format!("{}: {}", rule.meta.origin, rule.meta.title),
+                        reason,
+                    })
+                }
             }
         }
+        let resolved = resolve(
+            std::mem::take(&mut self.correlations),
+            &kept,
+            &unrouted_refs,
+            &mut self.names,
+            &mut self.report,
+        );
+        // Base rules always reach the correlations: those that generate no
+        // alerts of their own are internal, and the others get an internal
+        // twin for matches under `--min-level`.
+        let mut quiet_meta = vec![None; kept.len()];
+        for (rule, internal) in resolved.base_rules {
+            let r: &mut CompiledRule = &mut kept[rule as usize];
+            let mut meta = (*r.meta).clone();
+            meta.internal = true;
+            let meta = Arc::new(meta);
+            if internal {
+                r.meta = meta.clone();
+            }
+            quiet_meta[rule as usize] = Some(meta);
+        }
+        let correlations = (!resolved.set.is_empty()).then(|| Arc::new(resolved.set));
         if self.use_index {
             router.build_indexes(&kept);
         }
@@ -271,6 +338,8 @@ impl RuleSetBuilder {
                 }),
                 rules: kept,
                 router,
+                correlations,
+                quiet_meta,
             },
             self.report,
         )
@@ -331,6 +400,11 @@ pub struct RuleSet {
     /// Per rule, how often it was evaluated in full (only when enabled:
     /// counting costs an atomic add per evaluation).
     evaluations: Option<Box<[std::sync::atomic::AtomicU64]>>,
+    /// The correlation rules over these rules, if any.
+    correlations: Option<Arc<CorrelationSet>>,
+    /// Per rule that feeds a correlation, its metadata marked internal:
+    /// matches under `--min-level` still reach the correlations.
+    quiet_meta: Vec<Option<Arc<RuleMeta>>>,
 }
 
 /// How much work the candidate index saved.
@@ -362,6 +436,11 @@ impl RuleSet {
 
     pub fn rules(&self) -> &[CompiledRule] {
         &self.rules
+    }
+
+    /// The correlation rules, when the set has any.
+    pub fn correlations(&self) -> Option<Arc<CorrelationSet>> {
+        self.correlations.clone()
     }
 
     /// Appends the rules that match `event` to `out` (each at most once).
@@ -472,13 +551,20 @@ impl vigie_core::Detector for SigmaDetector {
             self.rules.matches(event, &mut matches);
             for m in matches.iter() {
                 let meta = &self.rules.rule(m.rule).meta;
-                if meta.level >= self.min_level {
-                    emit(vigie_core::Alert::for_event(
-                        meta.clone(),
-                        event,
-                        self.rules.evidence(m, event),
-                    ));
-                }
+                let meta = if meta.level >= self.min_level {
+                    meta
+                } else {
+                    // Quieter than asked, but a correlation may need it.
+                    match &self.rules.quiet_meta[m.rule as usize] {
+                        Some(quiet) => quiet,
+                        None => continue,
+                    }
+                };
+                emit(vigie_core::Alert::for_event(
+                    meta.clone(),
+                    event,
+                    self.rules.evidence(m, event),
+                ));
             }
         });
     }

@@ -8,6 +8,7 @@
 
 mod compile;
 mod condition;
+pub mod correlation;
 mod engine;
 mod index;
 pub mod logsource;
@@ -16,6 +17,7 @@ mod modifiers;
 mod pattern;
 mod rule;
 
+pub use correlation::{CorrelationDetector, CorrelationSet};
 pub use engine::{
     EvalStats, LoadReport, Match, RuleProblem, RuleSet, RuleSetBuilder, SigmaDetector,
 };
