@@ -136,7 +136,7 @@ fn build_detectors(
 /// Every keyed detector this hunt runs (Sigma correlations, the cloud
 /// identity detectors), from the loaded rules and the options.
 fn build_stateful(
-    _args: &HuntArgs,
+    args: &HuntArgs,
     rules: &Arc<RuleSet>,
 ) -> Result<Vec<Box<dyn StatefulRunner>>, String> {
     let mut stateful: Vec<Box<dyn StatefulRunner>> = Vec::new();
@@ -144,6 +144,7 @@ fn build_stateful(
         let detector = vigie_sigma::CorrelationDetector::new(set);
         stateful.push(Box::new(vigie_core::Collector::new(detector)));
     }
+    stateful.extend(crate::report_cmd::identity_detectors(&args.identity)?);
     Ok(stateful)
 }
 

@@ -2,6 +2,7 @@
 
 mod hunt;
 mod ioc_cmd;
+mod report_cmd;
 mod rules_cmd;
 mod simulate_cmd;
 mod summary;
@@ -53,6 +54,9 @@ enum Command {
     /// Identity-token forensics: inspect, verify, fetch-keys.
     #[command(subcommand)]
     Token(token_cmd::TokenCommand),
+    /// Reports over logs: `blast-radius` (what suspicious tokens read).
+    #[command(subcommand)]
+    Report(report_cmd::ReportCommand),
 }
 
 #[derive(Subcommand)]
@@ -150,6 +154,9 @@ pub struct HuntArgs {
     /// were evaluated per event and which the most (slightly slower).
     #[arg(long)]
     pub stats: bool,
+    /// Keyed detectors on cloud identity logs.
+    #[command(flatten)]
+    pub identity: report_cmd::IdentityArgs,
 }
 
 fn parse_format(s: &str) -> Result<OutputFormat, String> {
@@ -187,6 +194,7 @@ fn main() -> ExitCode {
         Command::Ioc(IocCommand::Check { paths }) => ioc_cmd::check(&paths),
         Command::Ioc(IocCommand::Stats { paths }) => ioc_cmd::stats(&paths),
         Command::Token(command) => token_cmd::run(&command),
+        Command::Report(command) => report_cmd::run(&command),
     };
     ExitCode::from(code)
 }

@@ -123,6 +123,13 @@ impl Summary<'_> {
                 writeln!(out, "  {}", strip_control(note))?;
             }
         }
+        let blast = vigie_identity::summary_lines(self.alerts);
+        if !blast.is_empty() {
+            writeln!(out, "blast radius (details: vigie report blast-radius):")?;
+            for line in blast {
+                writeln!(out, "  {}", strip_control(&line))?;
+            }
+        }
         let errors = self
             .diagnostics
             .iter()

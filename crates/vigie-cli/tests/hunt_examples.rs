@@ -42,7 +42,7 @@ fn summary_reports_counts_levels_and_skipped_files() {
     let run = vigie(&["hunt", "examples/", "-f", "csv", "-q"]);
     assert!(run.stderr.contains("events:"), "{}", run.stderr);
     assert!(run.stderr.contains("events/s"));
-    assert!(run.stderr.contains("detections: 47"), "{}", run.stderr);
+    assert!(run.stderr.contains("detections: 131"), "{}", run.stderr);
     assert!(run.stderr.contains("critical 1"));
     assert!(run.stderr.contains("top rules:"));
     // The README beside the logs is skipped with a warning, not an error.
@@ -63,7 +63,7 @@ fn csv_timeline_is_sorted_with_stable_columns() {
         .records()
         .map(|r| r.unwrap().get(0).unwrap().to_string())
         .collect();
-    assert_eq!(stamps.len(), 47);
+    assert_eq!(stamps.len(), 131);
     let mut sorted = stamps.clone();
     sorted.sort();
     assert_eq!(stamps, sorted, "timeline is not in time order");

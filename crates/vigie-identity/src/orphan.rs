@@ -1,0 +1,309 @@
+//! Orphan tokens: accesses (mailbox, Graph, SharePoint, OWAAuth) whose
+//! token id and session id match no sign-in (threat brief §1.5 item 2).
+//!
+//! A forged token never passes through Entra ID, so no sign-in row carries
+//! its `uti`. The join keys are Microsoft's linkable identifiers (brief
+//! §3.7). The verdict needs the sign-in logs of the time the token was
+//! issued: where they do not cover it, the access is counted in a note, not
+//! alerted on.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use vigie_core::{Event, Findings, RuleMeta, Stamped, StatefulDetector, Timestamp};
+
+use crate::access::{classify, Access, AccessKind, Record, SignIn};
+use crate::alerts::{build, Evidence};
+use crate::rules::IdentityRules;
+use crate::SECOND;
+
+const MINUTE: i64 = 60 * SECOND;
+const HOUR: i64 = 60 * MINUTE;
+
+/// Settings of [`OrphanTokenDetector`].
+#[derive(Clone, Debug)]
+pub struct OrphanOptions {
+    /// Longest token lifetime: a sign-in older than this cannot have issued
+    /// the token used now (28 h: continuous-access-evaluation tokens).
+    pub max_token_lifetime: i64,
+    /// Longest a session lives between the sign-ins that refresh it.
+    pub max_session_age: i64,
+    /// Clock skew allowed between logs.
+    pub skew: i64,
+    /// Most distinct orphan tokens kept; beyond, counted in a note.
+    pub max_tokens: usize,
+}
+
+impl Default for OrphanOptions {
+    fn default() -> Self {
+        OrphanOptions {
+            max_token_lifetime: 28 * HOUR,
+            max_session_age: 7 * 24 * HOUR,
+            skew: 5 * MINUTE,
+            max_tokens: 100_000,
+        }
+    }
+}
+
+pub enum Fact {
+    SignIn(SignIn),
+    Access(Box<Access>),
+}
+
+pub struct OrphanTokenDetector {
+    pub options: OrphanOptions,
+    orphan: Arc<RuleMeta>,
+    owa: Arc<RuleMeta>,
+}
+
+impl OrphanTokenDetector {
+    pub fn new(rules: &IdentityRules, options: OrphanOptions) -> Self {
+        OrphanTokenDetector {
+            options,
+            orphan: rules.orphan_token.clone(),
+            owa: rules.owa_no_sign_in.clone(),
+        }
+    }
+}
+
+/// What the sign-ins issued: token and session ids with their times, and
+/// the span each tenant's sign-in logs cover.
+#[derive(Default)]
+pub struct Issued {
+    tokens: FxHashMap<Box<str>, Vec<Timestamp>>,
+    sessions: FxHashMap<Box<str>, Vec<Timestamp>>,
+    coverage: FxHashMap<Box<str>, (Timestamp, Timestamp)>,
+    all: Option<(Timestamp, Timestamp)>,
+    /// Object id → UPN, to name the mailbox of Graph records.
+    directory: FxHashMap<Box<str>, Box<str>>,
+}
+
+/// Whether an access's token was issued by a sign-in in the logs.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Issued,
+    Orphan,
+    /// Neither id matched, but the sign-in logs do not cover the time the
+    /// token was issued.
+    NotCovered,
+    /// The record has neither a token id nor a session id.
+    NoIds,
+}
+
+impl Issued {
+    pub fn add(&mut self, time: Timestamp, s: &SignIn) {
+        if let Some(t) = &s.token {
+            self.tokens.entry(t.clone()).or_default().push(time);
+        }
+        if let Some(sid) = &s.session {
+            self.sessions.entry(sid.clone()).or_default().push(time);
+        }
+        if let (Some(oid), Some(upn)) = (&s.object_id, &s.upn) {
+            self.directory
+                .entry(oid.clone())
+                .or_insert_with(|| upn.clone());
+        }
+        let widen = |span: &mut (Timestamp, Timestamp)| {
+            span.0 = span.0.min(time);
+            span.1 = span.1.max(time);
+        };
+        widen(self.all.get_or_insert((time, time)));
+        if let Some(tenant) = &s.tenant {
+            widen(self.coverage.entry(tenant.clone()).or_insert((time, time)));
+        }
+    }
+
+    /// The UPN of an object id, when a sign-in named both.
+    pub fn upn(&self, object_id: &str) -> Option<&str> {
+        self.directory.get(object_id).map(|u| &**u)
+    }
+
+    pub fn has_sign_ins(&self) -> bool {
+        self.all.is_some()
+    }
+
+    pub fn judge(&self, o: &OrphanOptions, time: Timestamp, a: &Access) -> Verdict {
+        if a.token.is_none() && a.session.is_none() {
+            return Verdict::NoIds;
+        }
+        let within = |times: Option<&Vec<Timestamp>>, age: i64| {
+            times.is_some_and(|ts| ts.iter().any(|&t| t <= time + o.skew && t >= time - age))
+        };
+        if within(
+            a.token.as_ref().and_then(|t| self.tokens.get(t)),
+            o.max_token_lifetime,
+        ) || within(
+            a.session.as_ref().and_then(|s| self.sessions.get(s)),
+            o.max_session_age,
+        ) {
+            return Verdict::Issued;
+        }
+        // When was it issued? The record may say; else assume an hour ago.
+        let issued = a
+            .issued_at
+            .filter(|&i| i <= time + o.skew)
+            .unwrap_or(time - HOUR);
+        let span = a
+            .tenant
+            .as_ref()
+            .and_then(|t| self.coverage.get(t))
+            .or(self.all.as_ref());
+        match span {
+            Some(&(from, to)) if from - o.skew <= issued && issued <= to + o.skew => {
+                Verdict::Orphan
+            }
+            _ => Verdict::NotCovered,
+        }
+    }
+}
+
+/// One orphan token's uses.
+struct Uses {
+    first: (Option<Timestamp>, u32, u64),
+    last: Option<Timestamp>,
+    access: Access,
+    count: u64,
+    items: u64,
+    kinds: BTreeSet<AccessKind>,
+    mailboxes: BTreeSet<Box<str>>,
+    ips: BTreeSet<Box<str>>,
+}
+
+impl StatefulDetector for OrphanTokenDetector {
+    type Fact = Fact;
+
+    fn name(&self) -> &str {
+        "orphan-token"
+    }
+
+    fn observe(&self, event: &Event, _alerts: &[vigie_core::Alert], keep: &mut dyn FnMut(Fact)) {
+        match classify(event) {
+            Some(Record::SignIn(f)) => keep(Fact::SignIn(SignIn::from_fields(&f))),
+            Some(Record::Access(kind, f)) => {
+                keep(Fact::Access(Box::new(Access::from_fields(kind, &f))))
+            }
+            None => {}
+        }
+    }
+
+    fn replay(&self, facts: Vec<Stamped<Fact>>, out: &mut Findings) {
+        let o = &self.options;
+        let mut issued = Issued::default();
+        for s in &facts {
+            if let (Fact::SignIn(si), Some(t)) = (&s.fact, s.time) {
+                issued.add(t, si);
+            }
+        }
+        let (mut uncovered, mut no_ids, mut untimed, mut dropped) = (0u64, 0u64, 0u64, 0u64);
+        let mut order: Vec<Box<str>> = Vec::new();
+        let mut orphans: FxHashMap<Box<str>, Uses> = FxHashMap::default();
+        for s in facts {
+            let Fact::Access(a) = &s.fact else { continue };
+            let mut a = a.clone();
+            if a.mailbox.is_none() {
+                a.mailbox = a
+                    .object_id
+                    .as_deref()
+                    .and_then(|o| issued.upn(o))
+                    .map(Box::from);
+            }
+            let Some(time) = s.time else {
+                untimed += 1;
+                continue;
+            };
+            match issued.judge(o, time, &a) {
+                Verdict::Issued => continue,
+                Verdict::NoIds => no_ids += 1,
+                Verdict::NotCovered => uncovered += 1,
+                Verdict::Orphan if a.kind == AccessKind::OwaAuth => {
+                    out.alert(Some(s.source), owa_alert(&self.owa, &s, &a));
+                }
+                Verdict::Orphan => {
+                    // Session-only records (no token id) are keyed by session.
+                    let key = a
+                        .token
+                        .clone()
+                        .or_else(|| a.session.clone())
+                        .unwrap_or_default();
+                    if !orphans.contains_key(&key) {
+                        if orphans.len() >= o.max_tokens {
+                            dropped += 1;
+                            continue;
+                        }
+                        order.push(key.clone());
+                        orphans.insert(
+                            key.clone(),
+                            Uses {
+                                first: (s.time, s.source, s.record),
+                                last: s.time,
+                                access: (*a).clone(),
+                                count: 0,
+                                items: 0,
+                                kinds: BTreeSet::new(),
+                                mailboxes: BTreeSet::new(),
+                                ips: BTreeSet::new(),
+                            },
+                        );
+                    }
+                    if let Some(u) = orphans.get_mut(&key) {
+                        u.last = s.time;
+                        u.count += 1;
+                        u.items += u64::from(a.items);
+                        u.kinds.insert(a.kind);
+                        u.mailboxes
+                            .extend(a.mailbox.clone().or(a.object_id.clone()));
+                        u.ips.extend(a.ip.clone());
+                    }
+                }
+            }
+        }
+        for key in order {
+            if let Some(u) = orphans.remove(&key) {
+                out.alert(Some(u.first.1), orphan_alert(&self.orphan, &key, u));
+            }
+        }
+        if !issued.has_sign_ins() && uncovered > 0 {
+            out.note(format!("orphan-token: no sign-in logs in the input; {uncovered} token uses could not be checked against the sign-ins that issued them"));
+        } else if uncovered > 0 {
+            out.note(format!("orphan-token: {uncovered} token uses matched no sign-in but fell outside the time the sign-in logs cover; not judged"));
+        }
+        if no_ids > 0 {
+            out.note(format!("orphan-token: {no_ids} workload records carried neither a token id nor a session id; not judged"));
+        }
+        if untimed > 0 {
+            out.note(format!(
+                "orphan-token: {untimed} workload records had no readable time; not judged"
+            ));
+        }
+        if dropped > 0 {
+            out.note(format!("orphan-token: more than {} orphan tokens; {dropped} further uses were not reported", o.max_tokens));
+        }
+    }
+}
+
+fn owa_alert(rule: &Arc<RuleMeta>, s: &Stamped<Fact>, a: &Access) -> vigie_core::Alert {
+    let mut ev = Evidence::default();
+    ev.push("Operation", Some("GetAccessTokenForResource"));
+    ev.access(a);
+    build(rule, s.time, s.record, ev)
+}
+
+fn orphan_alert(rule: &Arc<RuleMeta>, key: &str, u: Uses) -> vigie_core::Alert {
+    let mut ev = Evidence::default();
+    ev.access(&u.access);
+    ev.set("TokenId", key);
+    ev.set("Uses", &u.count.to_string());
+    ev.set("MessageIds", &u.items.to_string());
+    let kinds: Vec<&str> = u.kinds.iter().map(|k| k.as_str()).collect();
+    ev.set("Kinds", &kinds.join(", "));
+    ev.set("Mailboxes", &join(&u.mailboxes));
+    ev.set("IPs", &join(&u.ips));
+    ev.time("FirstUse", u.first.0);
+    ev.time("LastUse", u.last);
+    build(rule, u.first.0, u.first.2, ev)
+}
+
+fn join(set: &BTreeSet<Box<str>>) -> String {
+    set.iter().map(|s| &**s).collect::<Vec<_>>().join(", ")
+}
