@@ -1,6 +1,7 @@
 //! CSV timelines: one row per alert, for Timeline Explorer / spreadsheets
 //! (the standard profile) or for Timesketch's importer.
 
+use std::borrow::Borrow;
 use std::borrow::Cow;
 use std::io;
 
@@ -55,7 +56,11 @@ const LIST_SEPARATOR: &str = "¦";
 /// given. Cells are quoted per RFC 4180 by the `csv` crate and every cell is
 /// passed through [`neutralise_csv_cell`] (see there for why `-1` becomes
 /// `'-1`). Rows end in `\n`.
-pub fn write_csv(alerts: &[Alert], profile: CsvProfile, out: &mut dyn io::Write) -> io::Result<()> {
+pub fn write_csv<A: Borrow<Alert>>(
+    alerts: impl IntoIterator<Item = A>,
+    profile: CsvProfile,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
     let mut writer = ::csv::WriterBuilder::new()
         // Explicit, so output bytes do not change if the crate's default does.
         .terminator(::csv::Terminator::Any(b'\n'))
@@ -65,13 +70,13 @@ pub fn write_csv(alerts: &[Alert], profile: CsvProfile, out: &mut dyn io::Write)
         CsvProfile::Standard => {
             writer.write_record(STANDARD_HEADER)?;
             for alert in alerts {
-                write_row(&mut writer, &standard_row(alert))?;
+                write_row(&mut writer, &standard_row(alert.borrow()))?;
             }
         }
         CsvProfile::Timesketch => {
             writer.write_record(TIMESKETCH_HEADER)?;
             for alert in alerts {
-                write_row(&mut writer, &timesketch_row(alert))?;
+                write_row(&mut writer, &timesketch_row(alert.borrow()))?;
             }
         }
     }

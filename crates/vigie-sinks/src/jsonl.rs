@@ -4,6 +4,7 @@
 //! from `serde_json::Map`, so that key order is the declaration order below
 //! whatever serde_json features another crate in the build switches on.
 
+use std::borrow::Borrow;
 use std::io::{self, Write};
 
 use serde::ser::{SerializeMap, SerializeSeq};
@@ -100,11 +101,15 @@ impl Serialize for Many<'_> {
 /// Writes one JSON object per alert, each on its own `\n`-terminated line,
 /// in the order given. serde_json escapes control characters inside strings,
 /// so a value can never break a line.
-pub fn write_jsonl(alerts: &[Alert], out: &mut dyn Write) -> io::Result<()> {
+pub fn write_jsonl<A: Borrow<Alert>>(
+    alerts: impl IntoIterator<Item = A>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     // serde_json writes in small pieces; buffer so an unbuffered `out`
     // (a raw file or stdout) is not hit with a syscall per token.
     let mut out = io::BufWriter::new(out);
     for alert in alerts {
+        let alert = alert.borrow();
         let ts = timestamp_text(alert.timestamp);
         let line = Line {
             timestamp: (!ts.is_empty()).then_some(ts),

@@ -11,6 +11,9 @@
 //! * [`write_table`]: aligned columns for a terminal; all log text goes
 //!   through [`strip_control`] so that logs cannot drive the terminal.
 //!
+//! [`AlertStore`] holds a run's detections within a memory budget, spilling
+//! sorted runs to disk past it, and gives them back in time order.
+//!
 //! Writers take alerts already sorted (see `Alert::sort_key`) and never
 //! reorder them, so the same alerts always give the same bytes. None of them
 //! panics on any input: every cut is made on character boundaries.
@@ -18,6 +21,7 @@
 mod csv;
 mod escape;
 mod jsonl;
+mod spill;
 mod table;
 
 use std::fmt;
@@ -28,6 +32,7 @@ use vigie_core::{format_timestamp, Timestamp};
 pub use crate::csv::{write_csv, STANDARD_HEADER, TIMESKETCH_HEADER};
 pub use crate::escape::{details, neutralise_csv_cell, strip_control, MAX_DETAIL_VALUE_CHARS};
 pub use crate::jsonl::write_jsonl;
+pub use crate::spill::{AlertStore, Sorted, Tally, DEFAULT_ALERT_BUDGET};
 pub use crate::table::write_table;
 
 /// Which writer to use.

@@ -6,7 +6,7 @@
 //! analyst's screen. The only escape sequences in the output are the level
 //! colours this module adds itself, and only when asked.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::io::{self, Write};
 
 use vigie_core::{Alert, Level};
@@ -32,11 +32,29 @@ const MIN: [usize; COLUMNS] = [20, 4, 16, 8, 5, 10];
 /// free text first, the short identifying fields last.
 const SHRINK_ORDER: [usize; COLUMNS] = [DETAILS, 2, 3, 0, 4, 1];
 
+/// Rows whose widths decide the columns; later rows are cut to fit, so a
+/// long timeline streams in bounded memory.
+const WIDTH_SAMPLE: usize = 10_000;
+
 /// Writes a header, a rule line and one row per alert, in the order given.
 /// Lines are at most `opts.width` terminal columns (`0` means no limit, e.g.
 /// when the output is not a terminal); cells that do not fit end in `…`.
-pub fn write_table(alerts: &[Alert], opts: &TableOptions, out: &mut dyn Write) -> io::Result<()> {
-    let rows: Vec<[String; COLUMNS]> = alerts.iter().map(cells).collect();
+/// Column widths come from the first [`WIDTH_SAMPLE`] rows.
+pub fn write_table<A: Borrow<Alert>>(
+    alerts: impl IntoIterator<Item = A>,
+    opts: &TableOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut alerts = alerts.into_iter();
+    let mut head: Vec<(Level, [String; COLUMNS])> = Vec::new();
+    for alert in alerts.by_ref() {
+        let alert = alert.borrow();
+        head.push((alert.rule.level, cells(alert)));
+        if head.len() == WIDTH_SAMPLE {
+            break;
+        }
+    }
+    let rows: Vec<&[String; COLUMNS]> = head.iter().map(|(_, r)| r).collect();
     let widths = column_widths(&rows, opts.width);
     let budget = (opts.width > 0).then_some(opts.width);
     let mut out = io::BufWriter::new(out);
@@ -52,17 +70,25 @@ pub fn write_table(alerts: &[Alert], opts: &TableOptions, out: &mut dyn Write) -
     }
     line.finish(&mut out)?;
 
-    for (alert, row) in alerts.iter().zip(&rows) {
-        let mut line = Line::new(budget);
-        for (i, text) in row.iter().enumerate() {
-            let colour = if i == 1 && opts.color {
-                Some(level_colour(alert.rule.level))
-            } else {
-                None
-            };
-            line.cell(i, text, widths[i], colour);
-        }
-        line.finish(&mut out)?;
+    let write_row =
+        |out: &mut io::BufWriter<&mut dyn Write>, level: Level, row: &[String; COLUMNS]| {
+            let mut line = Line::new(budget);
+            for (i, text) in row.iter().enumerate() {
+                let colour = if i == 1 && opts.color {
+                    Some(level_colour(level))
+                } else {
+                    None
+                };
+                line.cell(i, text, widths[i], colour);
+            }
+            line.finish(out)
+        };
+    for (level, row) in &head {
+        write_row(&mut out, *level, row)?;
+    }
+    for alert in alerts {
+        let alert = alert.borrow();
+        write_row(&mut out, alert.rule.level, &cells(alert))?;
     }
     out.flush()
 }
@@ -102,7 +128,7 @@ fn level_colour(level: Level) -> &'static str {
 }
 
 /// Natural widths (widest cell, capped), then shrunk to fit `width`.
-fn column_widths(rows: &[[String; COLUMNS]], width: usize) -> [usize; COLUMNS] {
+fn column_widths(rows: &[&[String; COLUMNS]], width: usize) -> [usize; COLUMNS] {
     let mut widths = [0usize; COLUMNS];
     for i in 0..COLUMNS {
         let widest = rows
