@@ -185,7 +185,7 @@ fn report_formats_escape_what_they_write() {
 fn markdown_and_csv_escaping() {
     assert_eq!(
         vigie_identity::report::md("<img src=x onerror=alert(1)>|*a*\n"),
-        "&lt;img src\\=x onerror\\=alert\\(1\\)&gt;\\|\\*a\\* "
+        "&lt;img src=x onerror=alert\\(1\\)&gt;\\|\\*a\\* "
     );
     let radius = vigie_identity::blast::BlastRadius {
         accesses: 1,

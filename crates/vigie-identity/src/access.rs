@@ -45,6 +45,9 @@ pub struct SignIn {
     pub upn: Option<Box<str>>,
     pub object_id: Option<Box<str>>,
     pub success: bool,
+    /// A non-interactive sign-in (token refresh by a client): most tokens
+    /// are issued by these, so their absence matters to orphan checks.
+    pub non_interactive: bool,
     pub ip: Option<Box<str>>,
     pub country: Option<Box<str>>,
     pub city: Option<Box<str>>,
@@ -137,6 +140,11 @@ impl SignIn {
             upn: lower(f.get(Slot::Upn)),
             object_id: lower(f.get(Slot::UserIdField)),
             success: code.is_none_or(|c| c == "0"),
+            non_interactive: f
+                .get(Slot::IsInteractive)
+                .is_some_and(|v| v.eq_ignore_ascii_case("false"))
+                || f.get(Slot::Category)
+                    .is_some_and(|c| c.to_ascii_lowercase().contains("noninteractive")),
             ip: owned(f.get(Slot::Ip)),
             country: f
                 .get(Slot::Country)

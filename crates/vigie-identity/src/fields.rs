@@ -67,9 +67,11 @@ pub enum Slot {
     RequestUri,
     RecordId,
     ResourceUrl,
+    Category,
+    IsInteractive,
 }
 
-const SLOTS: usize = Slot::ResourceUrl as usize + 1;
+const SLOTS: usize = Slot::IsInteractive as usize + 1;
 
 /// Lower-cased names (after `properties.` / `auditdata.` is removed) of each
 /// slot, best first: a slot keeps the value of the best name the record has.
@@ -159,6 +161,8 @@ const NAMES: &[(Slot, &[&str])] = &[
     (Slot::RequestUri, &["requesturi"]),
     (Slot::RecordId, &["id", "requestid"]),
     (Slot::ResourceUrl, &["resourceurl"]),
+    (Slot::Category, &["category", "type"]),
+    (Slot::IsInteractive, &["isinteractive"]),
 ];
 
 fn table() -> &'static FxHashMap<&'static str, (Slot, u8)> {

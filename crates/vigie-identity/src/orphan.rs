@@ -77,6 +77,7 @@ pub struct Issued {
     all: Option<(Timestamp, Timestamp)>,
     /// Object id → UPN, to name the mailbox of Graph records.
     directory: FxHashMap<Box<str>, Box<str>>,
+    non_interactive: bool,
 }
 
 /// Whether an access's token was issued by a sign-in in the logs.
@@ -99,6 +100,7 @@ impl Issued {
         if let Some(sid) = &s.session {
             self.sessions.entry(sid.clone()).or_default().push(time);
         }
+        self.non_interactive |= s.non_interactive;
         if let (Some(oid), Some(upn)) = (&s.object_id, &s.upn) {
             self.directory
                 .entry(oid.clone())
@@ -258,9 +260,19 @@ impl StatefulDetector for OrphanTokenDetector {
                 }
             }
         }
+        // Clients refresh their tokens in non-interactive sign-ins; an
+        // export without them makes most honest tokens look orphan.
+        let rule = if issued.has_sign_ins() && !issued.non_interactive && !order.is_empty() {
+            out.note("orphan-token: no non-interactive sign-ins in the input (they issue most tokens); orphan-token alerts lowered to medium");
+            let mut lowered = (*self.orphan).clone();
+            lowered.level = vigie_core::Level::Medium;
+            Arc::new(lowered)
+        } else {
+            self.orphan.clone()
+        };
         for key in order {
             if let Some(u) = orphans.remove(&key) {
-                out.alert(Some(u.first.1), orphan_alert(&self.orphan, &key, u));
+                out.alert(Some(u.first.1), orphan_alert(&rule, &key, u));
             }
         }
         if !issued.has_sign_ins() && uncovered > 0 {

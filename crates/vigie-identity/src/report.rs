@@ -107,8 +107,9 @@ pub fn write_json(radius: &BlastRadius, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Markdown text: HTML-significant characters as entities, Markdown
-/// punctuation backslash-escaped, control characters (and line breaks,
-/// which would end a table row) as spaces.
+/// punctuation backslash-escaped, control and bidi characters (and line
+/// breaks, which would end a table row) as spaces. Values are always
+/// written after `- ` or `| `, so block syntax (`#`, `1.`) cannot start.
 pub fn md(text: &str) -> String {
     let mut s = String::with_capacity(text.len() + 8);
     for c in text.chars() {
@@ -117,8 +118,9 @@ pub fn md(text: &str) -> String {
             '<' => s.push_str("&lt;"),
             '>' => s.push_str("&gt;"),
             '"' => s.push_str("&quot;"),
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '-' | '.'
-            | '!' | '|' | '~' | '=' | ':' => {
+            // Inline syntax (emphasis, code, links, tables); `:` and `.`
+            // so that no URL or `www.` name becomes a clickable link.
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '|' | '~' | ':' | '.' => {
                 s.push('\\');
                 s.push(c);
             }

@@ -53,6 +53,7 @@ fn sign_in(
             ("properties.location.geoCoordinates.longitude", &lon),
             ("properties.uniqueTokenIdentifier", token),
             ("properties.sessionId", session),
+            ("properties.isInteractive", "false"),
         ],
     )
 }
@@ -176,6 +177,45 @@ fn token_issued_by_a_sign_in_is_not_orphan_and_unknown_one_is() {
     assert_eq!(ev("TokenId"), Some("uti-forged"));
     assert_eq!(ev("Uses"), Some("2"));
     assert_eq!(alert.user.as_deref(), Some("ana@contoso.example"));
+}
+
+#[test]
+fn without_non_interactive_sign_ins_orphans_are_medium() {
+    let mut interactive = sign_in(
+        "2023-06-05T08:00:00Z",
+        "ana@contoso.example",
+        "u1",
+        "s1",
+        PARIS,
+    );
+    let fields: Vec<(String, String)> = interactive
+        .iter()
+        .filter(|(k, _)| *k != "properties.isInteractive")
+        .map(|(k, v)| (k.to_owned(), v.text.to_owned()))
+        .chain([("properties.isInteractive".to_owned(), "true".to_owned())])
+        .collect();
+    let timestamp = interactive.timestamp;
+    let logsource = interactive.logsource;
+    interactive.clear();
+    for (k, v) in &fields {
+        interactive.push(k, v, ValueKind::Str);
+    }
+    interactive.timestamp = timestamp;
+    interactive.logsource = logsource;
+    let events = [
+        interactive,
+        mail(
+            "2023-06-05T09:00:00Z",
+            "ana@contoso.example",
+            APP_ODD,
+            "uti-x",
+            "",
+        ),
+    ];
+    let f = run(&orphan(), &events);
+    assert_eq!(f.alerts.len(), 1);
+    assert_eq!(f.alerts[0].1.rule.level, vigie_core::Level::Medium);
+    assert!(f.notes.iter().any(|n| n.contains("non-interactive")));
 }
 
 #[test]
