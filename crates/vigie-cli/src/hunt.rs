@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use vigie_core::{Alert, Detector, Event, StatefulRunner};
 use vigie_sigma::{LogsourceMap, RuleSet, RuleSetBuilder, SigmaDetector};
-use vigie_sinks::{OutputFormat, TableOptions};
+use vigie_sinks::{AlertStore, OutputFormat, TableOptions};
 use vigie_sources::{Diagnostic, EventHandler, Input, ReadOptions, Severity};
 
 use crate::summary::Summary;
@@ -26,7 +26,9 @@ struct Pipeline<'a> {
     stateful: &'a [Box<dyn StatefulRunner>],
     files: &'a [Arc<str>],
     events: AtomicU64,
-    alerts: Mutex<Vec<Alert>>,
+    /// Detections, held within a memory budget (sorted runs on disk past
+    /// it).
+    alerts: AlertStore,
     diagnostics: Mutex<Vec<Diagnostic>>,
     progress: ProgressBar,
 }
@@ -59,9 +61,7 @@ impl EventHandler for Pipeline<'_> {
             // have done their work once observed.
             found.retain(|a| !a.rule.internal);
             if !found.is_empty() {
-                if let Ok(mut alerts) = self.alerts.lock() {
-                    alerts.append(&mut found);
-                }
+                self.alerts.append(&mut found);
             }
         });
     }
@@ -235,7 +235,7 @@ pub fn run(args: &HuntArgs) -> u8 {
         stateful: &stateful,
         files: &files,
         events: AtomicU64::new(0),
-        alerts: Mutex::new(Vec::new()),
+        alerts: AlertStore::new(args.alert_memory.saturating_mul(1 << 20)),
         diagnostics: Mutex::new(Vec::new()),
         progress,
     };
@@ -246,11 +246,8 @@ pub fn run(args: &HuntArgs) -> u8 {
             return exit::ERROR;
         }
     };
-    let options = ReadOptions {
-        names: Arc::new(names),
-        max_record_bytes: 256 << 20,
-        cloud,
-    };
+    // The cloud normaliser's names go last, after every detector's.
+    let options = ReadOptions::with_cloud(Arc::new(names), cloud);
     let scan_started = Instant::now();
     let stats: Vec<_> = inputs
         .par_iter()
@@ -260,18 +257,31 @@ pub fn run(args: &HuntArgs) -> u8 {
         })
         .collect();
     pipeline.progress.finish_and_clear();
-    let (mut correlated, notes) = finish_stateful(&stateful, &files, args.min_level);
+    let (mut correlated, mut notes) = finish_stateful(&stateful, &files, args.min_level);
+    let unchecked = options.cloud.dedup.unchecked();
+    if unchecked > 0 {
+        notes.push(format!(
+            "duplicate filter full ({} records remembered): {unchecked} later cloud records were kept without a duplicate check (raise --dedup-cap)",
+            args.dedup_cap
+        ));
+    }
     let scan_time = scan_started.elapsed();
 
-    let mut alerts = pipeline.alerts.into_inner().unwrap_or_default();
-    alerts.append(&mut correlated);
-    alerts.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    // The keyed detectors' alerts are few (their state is capped); the
+    // summary's blast-radius lines read them.
+    let keyed_alerts = correlated.clone();
+    pipeline.alerts.append(&mut correlated);
+    let tally = pipeline.alerts.tally();
+    let mut sorted = pipeline.alerts.into_sorted();
     let mut diagnostics = pipeline.diagnostics.into_inner().unwrap_or_default();
     discovery_errors.append(&mut diagnostics);
     let mut diagnostics = discovery_errors;
     diagnostics.sort_by(|a, b| (&a.path, a.record).cmp(&(&b.path, b.record)));
 
-    let write_result = write_alerts(args, &alerts);
+    let write_result = write_alerts(args, &mut sorted).and_then(|()| match sorted.error() {
+        Some(e) => Err(std::io::Error::other(e.to_owned())),
+        None => Ok(()),
+    });
     let summary = Summary {
         files: inputs.len(),
         events: pipeline.events.load(Ordering::Relaxed),
@@ -280,7 +290,8 @@ pub fn run(args: &HuntArgs) -> u8 {
         rule_report: &report,
         rules_time,
         scan_time,
-        alerts: &alerts,
+        tally: &tally,
+        keyed_alerts: &keyed_alerts,
         diagnostics: &diagnostics,
         notes: &notes,
         stats: &stats,
@@ -296,7 +307,7 @@ pub fn run(args: &HuntArgs) -> u8 {
         .any(|d| matches!(d.severity, Severity::Error))
     {
         exit::ERROR
-    } else if alerts.is_empty() {
+    } else if tally.total == 0 {
         exit::NONE
     } else {
         exit::FOUND
@@ -316,7 +327,7 @@ fn cloud_options(args: &HuntArgs) -> Result<vigie_sources::cloud::CloudOptions, 
     Ok(vigie_sources::cloud::CloudOptions {
         timezone: args.timezone,
         fields: Arc::new(fields),
-        dedup: Default::default(),
+        dedup: Arc::new(vigie_sources::cloud::Dedup::with_cap(args.dedup_cap)),
     })
 }
 
@@ -333,7 +344,7 @@ fn progress_bar(quiet: bool, total: u64) -> ProgressBar {
     bar
 }
 
-fn write_alerts(args: &HuntArgs, alerts: &[Alert]) -> std::io::Result<()> {
+fn write_alerts(args: &HuntArgs, alerts: &mut vigie_sinks::Sorted) -> std::io::Result<()> {
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(File::create(path)?)),

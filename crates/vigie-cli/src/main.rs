@@ -127,6 +127,14 @@ pub struct HuntArgs {
     /// crates/vigie-sources/data/cloud-fields.yaml) to extend the built-in one.
     #[arg(long)]
     pub cloud_fields: Option<PathBuf>,
+    /// Memory for held detections, in MiB; past it they are sorted into
+    /// runs on disk (in the temporary folder) and merged for output.
+    #[arg(long, value_name = "MIB", default_value_t = 96)]
+    pub alert_memory: usize,
+    /// Cloud records remembered by the duplicate filter (8 bytes each);
+    /// later records are kept unchecked, and the summary says how many.
+    #[arg(long, default_value_t = vigie_sources::cloud::DEFAULT_DEDUP_CAP)]
+    pub dedup_cap: usize,
     /// Worker threads (default: all cores).
     #[arg(short = 't', long)]
     pub threads: Option<usize>,

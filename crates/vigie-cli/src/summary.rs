@@ -1,6 +1,5 @@
 //! The end-of-run summary written to standard error.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
@@ -17,7 +16,10 @@ pub struct Summary<'a> {
     pub rule_report: &'a LoadReport,
     pub rules_time: Duration,
     pub scan_time: Duration,
-    pub alerts: &'a [Alert],
+    /// Every detection, counted.
+    pub tally: &'a vigie_sinks::Tally,
+    /// The keyed detectors' alerts (the blast-radius lines come from them).
+    pub keyed_alerts: &'a [Alert],
     pub diagnostics: &'a [Diagnostic],
     /// What keyed detectors want the reader to know (caps hit, coverage).
     pub notes: &'a [String],
@@ -84,30 +86,23 @@ impl Summary<'_> {
                 )?;
             }
         }
-        let mut by_level: BTreeMap<Level, usize> = BTreeMap::new();
-        let mut by_rule: BTreeMap<(&str, &str, Level), usize> = BTreeMap::new();
-        for a in self.alerts {
-            *by_level.entry(a.rule.level).or_default() += 1;
-            *by_rule
-                .entry((a.rule.title.as_str(), a.rule.id.as_str(), a.rule.level))
-                .or_default() += 1;
-        }
         let levels: Vec<String> = Level::ALL
             .iter()
+            .enumerate()
             .rev()
-            .map(|l| format!("{} {}", l, by_level.get(l).copied().unwrap_or(0)))
+            .map(|(i, l)| format!("{} {}", l, self.tally.by_level[i]))
             .collect();
         writeln!(
             out,
             "detections: {} ({})",
-            self.alerts.len(),
+            self.tally.total,
             levels.join(", ")
         )?;
-        if !by_rule.is_empty() {
-            let mut top: Vec<_> = by_rule.into_iter().collect();
-            top.sort_by(|a, b| b.1.cmp(&a.1).then(b.0 .2.cmp(&a.0 .2)).then(a.0.cmp(&b.0)));
+        let top = self.tally.rules();
+        if !top.is_empty() {
             writeln!(out, "top rules:")?;
-            for ((title, id, level), n) in top.iter().take(10) {
+            for (rule, n) in top.iter().take(10) {
+                let (title, id, level) = (&rule.title, &rule.id, rule.level);
                 writeln!(
                     out,
                     "  {n:>7}  {:<13} {} ({})",
@@ -123,7 +118,7 @@ impl Summary<'_> {
                 writeln!(out, "  {}", strip_control(note))?;
             }
         }
-        let blast = vigie_identity::summary_lines(self.alerts);
+        let blast = vigie_identity::summary_lines(self.keyed_alerts);
         if !blast.is_empty() {
             writeln!(out, "blast radius (details: vigie report blast-radius):")?;
             for line in blast {

@@ -110,9 +110,6 @@ impl FieldMap {
         })
     }
 
-    /// Makes Sigma's names reachable in a cloud event (see the module
-    /// documentation).
-
     /// Every candidate name of every section (for `register_names`).
     pub(crate) fn candidate_names(&self) -> impl Iterator<Item = &str> {
         self.aliases
