@@ -69,9 +69,9 @@ impl BaselineDetector {
         let days = match (self.options.learn_days, &self.options.baseline) {
             (Some(d), _) => d.max(0.0),
             (None, Some(_)) => 0.0,
-            (None, None) => 7.0_f64.min((last - first) as f64 / DAY as f64 / 3.0),
+            (None, None) => 7.0_f64.min(last.saturating_sub(first) as f64 / DAY as f64 / 3.0),
         };
-        first + (days * DAY as f64) as Timestamp
+        first.saturating_add((days * DAY as f64) as Timestamp)
     }
 }
 
@@ -258,7 +258,8 @@ impl BaselineDetector {
             .join(", ");
         if let Some(prev) = st.positions.get(user) {
             let km = distance_km(prev.geo, geo);
-            let hours = (time - prev.time).max(60 * SECOND) as f64 / (3600 * SECOND) as f64;
+            let hours =
+                time.saturating_sub(prev.time).max(60 * SECOND) as f64 / (3600 * SECOND) as f64;
             if km > MIN_TRAVEL_KM && km / hours > MAX_KMH {
                 let ev = evidence(&[
                     ("PreviousPlace", prev.place.clone()),

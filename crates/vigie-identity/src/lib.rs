@@ -27,6 +27,7 @@ mod baseline;
 mod baseline_file;
 pub mod blast;
 mod fields;
+mod issued;
 mod orphan;
 pub mod report;
 mod rules;
@@ -35,7 +36,8 @@ mod summary;
 pub use access::{Access, AccessKind, SignIn, CONSUMER_TENANT};
 pub use baseline::{rule_list, BaselineDetector, BaselineOptions};
 pub use baseline_file::{distance_km, network, Baseline};
-pub use orphan::{Issued, OrphanOptions, OrphanTokenDetector, Verdict};
+pub use issued::{Issued, Verdict};
+pub use orphan::{OrphanOptions, OrphanTokenDetector};
 pub use rules::IdentityRules;
 pub use summary::summary_lines;
 
