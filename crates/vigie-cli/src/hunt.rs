@@ -93,6 +93,7 @@ fn load_rules(args: &HuntArgs) -> Result<(RuleSet, vigie_sigma::LoadReport), Str
     if let Some(path) = &args.placeholders {
         crate::rules_cmd::load_placeholders(&mut builder, path)?;
     }
+    crate::rules_cmd::load_pipelines(&mut builder, &args.pipeline)?;
     for path in &args.rules {
         if !path.exists() {
             return Err(format!("{}: no such rule file or folder", path.display()));

@@ -87,6 +87,10 @@ enum RulesCommand {
         /// map: name → list of values).
         #[arg(long)]
         placeholders: Option<PathBuf>,
+        /// A processing pipeline (pySigma YAML, or `builtin:NAME`) applied
+        /// to every rule; repeatable, applied by priority then order.
+        #[arg(long = "pipeline")]
+        pipeline: Vec<PathBuf>,
     },
 }
 
@@ -118,6 +122,11 @@ pub struct HuntArgs {
     /// not run, and the summary says so.
     #[arg(long)]
     pub placeholders: Option<PathBuf>,
+    /// A processing pipeline (pySigma YAML file, or `builtin:NAME`:
+    /// winlogbeat, windows-ecs) that adapts every rule to the log's field
+    /// names; repeatable, applied by priority then order given.
+    #[arg(long = "pipeline")]
+    pub pipeline: Vec<PathBuf>,
     /// Time zone of locale-formatted dates without one in cloud exports
     /// (Search-UnifiedAuditLog's `CreationDate`): UTC, local, or an offset
     /// such as +10:00.
@@ -197,7 +206,8 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::Check {
             paths,
             placeholders,
-        }) => rules_cmd::check(&paths, placeholders.as_deref()),
+            pipeline,
+        }) => rules_cmd::check(&paths, placeholders.as_deref(), &pipeline),
         Command::Simulate(command) => simulate_cmd::run(&command),
         Command::Ioc(IocCommand::Check { paths }) => ioc_cmd::check(&paths),
         Command::Ioc(IocCommand::Stats { paths }) => ioc_cmd::stats(&paths),

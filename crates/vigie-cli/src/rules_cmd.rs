@@ -6,9 +6,13 @@ use vigie_sigma::RuleSetBuilder;
 
 use crate::exit;
 
-pub fn check(paths: &[PathBuf], placeholders: Option<&Path>) -> u8 {
+pub fn check(paths: &[PathBuf], placeholders: Option<&Path>, pipelines: &[PathBuf]) -> u8 {
     let started = std::time::Instant::now();
     let mut builder = RuleSetBuilder::new();
+    if let Err(e) = load_pipelines(&mut builder, pipelines) {
+        eprintln!("vigie: {e}");
+        return exit::ERROR;
+    }
     if let Some(path) = placeholders {
         if let Err(e) = load_placeholders(&mut builder, path) {
             eprintln!("vigie: {e}");
@@ -68,6 +72,33 @@ pub fn check(paths: &[PathBuf], placeholders: Option<&Path>) -> u8 {
     } else {
         exit::NONE
     }
+}
+
+/// Adds processing pipelines (files, or `builtin:NAME`) to the builder;
+/// they must come before the rules, which they rewrite as they load.
+pub fn load_pipelines(builder: &mut RuleSetBuilder, pipelines: &[PathBuf]) -> Result<(), String> {
+    for path in pipelines {
+        let shown = path.display().to_string();
+        let text = match shown.strip_prefix("builtin:") {
+            Some(name) => vigie_sigma::pipeline::builtin(name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = vigie_sigma::pipeline::BUILTIN_PIPELINES
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect();
+                    format!(
+                        "no built-in pipeline '{name}' (built-in: {})",
+                        names.join(", ")
+                    )
+                })?
+                .to_owned(),
+            None => {
+                std::fs::read_to_string(path).map_err(|e| format!("{shown}: cannot read: {e}"))?
+            }
+        };
+        builder.add_pipeline_yaml(&shown, &text)?;
+    }
+    Ok(())
 }
 
 /// Reads a placeholder file into the builder.

@@ -59,6 +59,10 @@ pub struct RuleSetBuilder {
     filters: Vec<CompiledFilter>,
     correlations: Vec<CorrelationDoc>,
     count_evaluations: bool,
+    /// Processing pipelines, in the order they apply (priority, then order
+    /// given), and the placeholder values of all of them.
+    pipelines: Vec<crate::pipeline::Pipeline>,
+    pipeline_vars: rustc_hash::FxHashMap<String, Vec<String>>,
 }
 
 impl Default for RuleSetBuilder {
@@ -80,7 +84,28 @@ impl RuleSetBuilder {
             filters: Vec::new(),
             correlations: Vec::new(),
             count_evaluations: false,
+            pipelines: Vec::new(),
+            pipeline_vars: Default::default(),
         }
+    }
+
+    /// Adds a processing pipeline (pySigma YAML) that rewrites every rule
+    /// and filter loaded afterwards. Pipelines apply by ascending
+    /// `priority`, equal priorities in the order given. A pipeline using
+    /// anything outside the supported subset is refused whole.
+    pub fn add_pipeline_yaml(&mut self, origin: &str, text: &str) -> Result<(), String> {
+        let pipeline =
+            crate::pipeline::parse(text).map_err(|e| format!("pipeline {origin}: {e}"))?;
+        for (name, values) in &pipeline.vars {
+            self.pipeline_vars.insert(name.clone(), values.clone());
+        }
+        let at = self
+            .pipelines
+            .iter()
+            .position(|p| p.priority > pipeline.priority)
+            .unwrap_or(self.pipelines.len());
+        self.pipelines.insert(at, pipeline);
+        Ok(())
     }
 
     /// Counts how often each rule is evaluated in full (for `--stats` and
@@ -197,11 +222,22 @@ impl RuleSetBuilder {
                     base
                 }
             };
+            let is_filter = value.get("filter").is_some() && value.get("detection").is_none();
+            let mut value = value;
+            if !self.pipelines.is_empty() {
+                let vars = &self.pipeline_vars;
+                if let Err(reason) =
+                    crate::pipeline::apply(&self.pipelines, vars, &mut value, is_filter)
+                {
+                    self.problem(&label, reason);
+                    continue;
+                }
+            }
             let mut cx = Cx {
                 names: &mut self.names,
                 placeholders: &self.placeholders,
             };
-            if value.get("filter").is_some() && value.get("detection").is_none() {
+            if is_filter {
                 match compile_filter(&value, origin, &mut cx) {
                     Ok(filter) => self.filters.push(filter),
                     Err(reason) => self.problem(&label, reason),

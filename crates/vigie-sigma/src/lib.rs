@@ -15,6 +15,7 @@ pub mod logsource;
 mod matcher;
 mod modifiers;
 mod pattern;
+pub mod pipeline;
 mod rule;
 
 pub use correlation::{CorrelationDetector, CorrelationSet};
