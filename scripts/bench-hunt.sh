@@ -20,7 +20,7 @@ bench=${BENCH_DIR:-/tmp/vigie-bench}
 mkdir -p "$bench"
 
 cargo build --release -q -p vigie-cli -p vigie-sources --examples --bins
-vigie=target/release/vigie
+vigie=${CARGO_TARGET_DIR:-target}/release/vigie
 
 corpus=$bench/windows-1gb.jsonl
 if [ ! -s "$corpus" ]; then

@@ -36,8 +36,17 @@ pub struct TenantArgs {
     /// Output shapes, comma-separated: ual-json, ual-purview-csv,
     /// entra-graph, entra-diagnostic, graph-activity, or `all`.
     /// Default: ual-json,entra-diagnostic,graph-activity (each event once).
-    #[arg(long, value_parser = Shape::parse_list)]
-    pub shapes: Option<Vec<Shape>>,
+    #[arg(long, value_parser = parse_shapes)]
+    pub shapes: Option<ShapeList>,
+}
+
+/// The `--shapes` list as one value: clap takes an `Option<Vec<_>>` field
+/// for a repeated option of single items, not one item parsed into a list.
+#[derive(Clone, Debug)]
+pub struct ShapeList(pub Vec<Shape>);
+
+fn parse_shapes(text: &str) -> Result<ShapeList, String> {
+    Shape::parse_list(text).map(ShapeList)
 }
 
 pub fn run(command: &SimulateCommand) -> u8 {
@@ -56,7 +65,7 @@ fn tenant(args: &TenantArgs) -> u8 {
         shapes: args
             .shapes
             .clone()
-            .unwrap_or_else(|| Shape::DEFAULT.to_vec()),
+            .map_or_else(|| Shape::DEFAULT.to_vec(), |list| list.0),
     };
     match vigie_sim::simulate(&config, &args.out) {
         Ok(summary) => {

@@ -261,3 +261,39 @@ fn exchange_records_also_meet_audit_rules() {
         run.stdout
     );
 }
+
+/// `vigie simulate tenant --shapes` writes the shapes asked for, and only
+/// those.
+#[test]
+fn simulate_writes_the_shapes_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tenant");
+    let run = vigie(&[
+        "simulate",
+        "tenant",
+        "--users",
+        "3",
+        "--days",
+        "1",
+        "--shapes",
+        "ual-json,entra-graph",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut written: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(written, ["entra-graph", "ual-json"]);
+    let bad = vigie(&[
+        "simulate",
+        "tenant",
+        "--shapes",
+        "nonsense",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
