@@ -359,3 +359,18 @@ fn builtin_winlogbeat_and_ecs_pipelines() {
     ev.push("winlog.event_id", "1102", ValueKind::Num);
     assert!(hits(&set, &ev));
 }
+
+#[test]
+fn field_references_in_values_are_renamed_too() {
+    let p = "transformations:\n  - type: field_name_prefix\n    prefix: 'e.'\n";
+    let rule =
+        format!("{GENERIC}detection:\n  sel:\n    Sender|fieldref: Recipient\n  condition: sel\n");
+    assert_eq!(
+        with_without(&[p], &rule, &[("e.Sender", "a@x"), ("e.Recipient", "a@x")]),
+        (true, false)
+    );
+    assert_eq!(
+        with_without(&[p], &rule, &[("e.Sender", "a@x"), ("e.Recipient", "b@x")]),
+        (false, false)
+    );
+}

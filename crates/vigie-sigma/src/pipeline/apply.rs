@@ -59,44 +59,10 @@ pub fn apply(
             let id = item.id.as_str();
             let fc = &item.field_conditions;
             match &item.kind {
-                Kind::FieldMapping(map) => det.rewrite(|it| {
-                    let targets = field_ok(fc, it)
-                        .then(|| map.iter().find(|(from, _)| *from == it.field))
-                        .flatten();
-                    Ok(match targets {
-                        Some((_, to)) => to.iter().map(|t| renamed(it, t.clone(), id)).collect(),
-                        None => vec![it.clone()],
-                    })
-                })?,
-                Kind::PrefixMapping(map) => det.rewrite(|it| {
-                    let hit = field_ok(fc, it)
-                        .then(|| {
-                            map.iter()
-                                .find(|(from, _)| it.field.starts_with(from.as_str()))
-                        })
-                        .flatten();
-                    Ok(vec![match hit {
-                        Some((from, to)) => {
-                            renamed(it, format!("{to}{}", &it.field[from.len()..]), id)
-                        }
-                        None => it.clone(),
-                    }])
-                })?,
-                Kind::AddPrefix(p) | Kind::AddSuffix(p) => {
-                    let prefix = matches!(item.kind, Kind::AddPrefix(_));
-                    det.rewrite(|it| {
-                        Ok(vec![if field_ok(fc, it) {
-                            let name = if prefix {
-                                format!("{p}{}", it.field)
-                            } else {
-                                format!("{}{p}", it.field)
-                            };
-                            renamed(it, name, id)
-                        } else {
-                            it.clone()
-                        }])
-                    })?
-                }
+                Kind::FieldMapping(_)
+                | Kind::PrefixMapping(_)
+                | Kind::AddPrefix(_)
+                | Kind::AddSuffix(_) => det.rewrite(|it| rename(&item.kind, fc, it, id))?,
                 Kind::Drop => det.rewrite(|it| {
                     Ok(if any_ok(fc, it) {
                         Vec::new()
@@ -189,6 +155,56 @@ pub fn apply(
         }
     }
     Ok(())
+}
+
+/// The new names of `name` under a field-renaming transformation, or
+/// None when it leaves the name alone.
+fn new_names(kind: &Kind, name: &str) -> Option<Vec<String>> {
+    match kind {
+        Kind::FieldMapping(map) => map
+            .iter()
+            .find(|(from, _)| from == name)
+            .map(|(_, to)| to.clone()),
+        Kind::PrefixMapping(map) => map
+            .iter()
+            .find(|(from, _)| name.starts_with(from.as_str()))
+            .map(|(from, to)| vec![format!("{to}{}", &name[from.len()..])]),
+        Kind::AddPrefix(p) => Some(vec![format!("{p}{name}")]),
+        Kind::AddSuffix(s) => Some(vec![format!("{name}{s}")]),
+        _ => None,
+    }
+}
+
+/// Renames an item's field (several new names: one item each, ORed) and,
+/// under `fieldref`, the fields its values name, as pySigma does.
+fn rename(
+    kind: &Kind,
+    fc: &Conditions<FieldCondition>,
+    it: &Item,
+    id: &str,
+) -> Result<Vec<Item>, String> {
+    let mut base = it.clone();
+    if it.has_modifier("fieldref") {
+        base.value = map_strings(&it.value, &mut |v| {
+            let probe = Item {
+                field: v.to_owned(),
+                ..it.clone()
+            };
+            Ok(field_ok(fc, &probe)
+                .then(|| new_names(kind, v))
+                .flatten()
+                .unwrap_or_else(|| vec![v.to_owned()]))
+        })?;
+    }
+    Ok(
+        match field_ok(fc, it)
+            .then(|| new_names(kind, &it.field))
+            .flatten()
+        {
+            Some(names) => names.into_iter().map(|n| renamed(&base, n, id)).collect(),
+            None => vec![base],
+        },
+    )
 }
 
 fn renamed(it: &Item, field: String, id: &str) -> Item {
