@@ -35,6 +35,11 @@ pub struct IdentityArgs {
     /// they are only counted in the summary.
     #[arg(long)]
     pub alert_new_networks: bool,
+    /// A MaxMind-format database (GeoLite2/GeoIP2 City or Country `.mmdb`)
+    /// to locate sign-ins whose log gives no location (new countries,
+    /// impossible travel). The logs' own location fields win.
+    #[arg(long, value_name = "FILE")]
+    pub geoip: Option<PathBuf>,
     /// Do not run the identity detectors.
     #[arg(long)]
     pub no_identity: bool,
@@ -59,6 +64,10 @@ pub fn identity_detectors(args: &IdentityArgs) -> Result<Vec<Box<dyn StatefulRun
         baseline,
         save: args.baseline_save.clone(),
         alert_new_networks: args.alert_new_networks,
+        geoip: match &args.geoip {
+            Some(path) => Some(std::sync::Arc::new(vigie_identity::GeoDb::open(path)?)),
+            None => None,
+        },
     };
     Ok(vec![
         Box::new(Collector::new(OrphanTokenDetector::new(

@@ -34,6 +34,8 @@ pub struct BaselineOptions {
     /// Alert on sign-ins from networks new for the user (low; noisy with
     /// mobile carriers), instead of only counting them.
     pub alert_new_networks: bool,
+    /// Locations for sign-ins whose log gives none (`--geoip`).
+    pub geoip: Option<std::sync::Arc<crate::GeoDb>>,
 }
 
 /// Slower than this between sign-ins more than [`MIN_TRAVEL_KM`] apart is
@@ -102,7 +104,10 @@ impl StatefulDetector for BaselineDetector {
     fn observe(&self, event: &Event, _alerts: &[Alert], keep: &mut dyn FnMut(Fact)) {
         match classify(event) {
             Some(Record::SignIn(f)) => {
-                let s = SignIn::from_fields(&f);
+                let mut s = SignIn::from_fields(&f);
+                if let Some(db) = &self.options.geoip {
+                    db.fill(&mut s);
+                }
                 if s.success && (s.upn.is_some() || s.object_id.is_some()) {
                     keep(Fact::SignIn(s));
                 }

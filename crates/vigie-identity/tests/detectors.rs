@@ -482,3 +482,77 @@ fn new_networks_are_counted_and_alerted_only_on_request() {
     let f = run(&baseline(on), &events);
     assert_eq!(titles(&f), ["Sign-In From A Network New For The User"]);
 }
+
+/// A sign-in whose log gives only the client address.
+fn sign_in_from(time: &str, user: &str, token: &str, ip: &str) -> Event {
+    event(
+        ("azure", "signinlogs"),
+        time,
+        &[
+            ("tenantId", TENANT),
+            ("properties.userPrincipalName", user),
+            ("properties.status.errorCode", "0"),
+            ("properties.ipAddress", ip),
+            ("properties.uniqueTokenIdentifier", token),
+            ("properties.isInteractive", "false"),
+        ],
+    )
+}
+
+/// Writes a City-layout MaxMind database: 192.0.2.0/24 in Paris,
+/// 198.51.100.0/24 in Hong Kong.
+fn geo_database(path: &std::path::Path) {
+    let mut writer = mmdb_writer::Writer::new("GeoLite2-City");
+    let place = |iso: &str, city: &str, lat: f64, lon: f64| {
+        serde_json::json!({
+            "country": { "iso_code": iso },
+            "city": { "names": { "en": city } },
+            "location": { "latitude": lat, "longitude": lon },
+        })
+    };
+    let paris: ipnet::IpNet = "192.0.2.0/24".parse().unwrap();
+    let hong_kong: ipnet::IpNet = "198.51.100.0/24".parse().unwrap();
+    writer
+        .insert(paris, &place("FR", "Paris", 48.86, 2.35))
+        .unwrap();
+    writer
+        .insert(hong_kong, &place("HK", "Hong Kong", 22.32, 114.17))
+        .unwrap();
+    std::fs::write(path, writer.to_bytes().unwrap()).unwrap();
+}
+
+/// Without location fields in the log, `--geoip` locates sign-ins from
+/// their IP: the same impossible trip is found with the database and not
+/// without it; a file that is not a database is refused with its name.
+#[test]
+fn a_maxmind_database_locates_sign_ins_without_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("city.mmdb");
+    geo_database(&db_path);
+    let user = "ana@contoso.example";
+    let events = [
+        sign_in_from("2023-06-05T08:00:00Z", user, "u1", "192.0.2.10"),
+        sign_in_from("2023-06-07T08:00:00Z", user, "u2", "192.0.2.11:50123"),
+        sign_in_from("2023-06-07T08:30:00Z", user, "u3", "198.51.100.20"),
+    ];
+    let db = vigie_identity::GeoDb::open(&db_path).unwrap();
+    let with = BaselineOptions {
+        geoip: Some(std::sync::Arc::new(db)),
+        ..learn_one_day()
+    };
+    let f = run(&baseline(with), &events);
+    assert_eq!(
+        titles(&f),
+        [
+            "Sign-In From A Country New For The User",
+            "Impossible Travel Between Sign-Ins"
+        ]
+    );
+    let without = run(&baseline(learn_one_day()), &events);
+    assert!(titles(&without).is_empty(), "{:?}", titles(&without));
+
+    let bogus = dir.path().join("not.mmdb");
+    std::fs::write(&bogus, b"hello").unwrap();
+    let err = vigie_identity::GeoDb::open(&bogus).unwrap_err();
+    assert!(err.contains("not.mmdb"), "{err}");
+}
