@@ -116,14 +116,14 @@ impl Dedup {
 /// Fields that say what a record did, hashed with its id. They read the
 /// same in every shape once normalised.
 /// Each is looked up at the top, then inside a Graph `auditData` object.
-const DISCRIMINATORS: [(&str, &str); 3] = [
+pub(crate) const DISCRIMINATORS: [(&str, &str); 3] = [
     ("Operation", "auditData.Operation"),
     ("category", "auditData.category"),
     ("ObjectId", "auditData.ObjectId"),
 ];
 
 /// Fields holding a record's unique id, per family, best first.
-fn id_fields(family: Family) -> &'static [&'static str] {
+pub(crate) fn id_fields(family: Family) -> &'static [&'static str] {
     match family {
         Family::Ual => &["Id", "OfficeId", "RecordId", "Identity"],
         Family::SignIn => &["properties.id", "id"],

@@ -17,15 +17,17 @@ use rustc_hash::FxHashMap;
 use vigie_core::{Event, FieldId, FieldNames, LogSource};
 
 use super::fields::FieldMap;
+use super::shape::{starts_with_ignore_case, Family};
+use super::{dedup, time};
 
 /// Key of the stamp [`register_names`] leaves in a names table.
 const MARK: &str = "vigie-sources/cloud";
 
-/// Top-level keys the cloud pass reads by name (classification, logsource,
-/// time, record id, IP normalisation, status). Kept in one list so that
-/// registering them cannot miss one.
-pub(crate) const FIXED_NAMES: &[&str] = &[
-    "Type",
+/// Top-level keys read by name in `shape.rs`, `fold.rs` and `dedup.rs`
+/// beside the per-family lists of `time.rs` and `dedup.rs` (which
+/// [`fixed_names`] reads directly). A key missing here is still found
+/// (`top` falls back to a scan), only more slowly.
+const LITERAL_KEYS: [&str; 9] = [
     "Workload",
     "OfficeWorkload",
     "service",
@@ -35,34 +37,17 @@ pub(crate) const FIXED_NAMES: &[&str] = &[
     "riskEventType",
     "properties.riskEventType",
     "correlationId",
-    "Id",
-    "OfficeId",
-    "RecordId",
-    "Identity",
-    "properties.id",
-    "id",
-    "properties.requestId",
-    "requestId",
-    "properties.eventDataId",
-    "eventDataId",
-    "category",
-    "ObjectId",
-    "auditData.Operation",
-    "auditData.category",
-    "auditData.ObjectId",
-    "CreationTime",
-    "createdDateTime",
-    "TimeGenerated",
-    "CreationDate",
-    "Start_Time",
-    "properties.createdDateTime",
-    "time",
-    "properties.activityDateTime",
-    "activityDateTime",
-    "properties.timeGenerated",
-    "eventTimestamp",
-    "detectedDateTime",
 ];
+
+/// Every top-level key the cloud pass looks up by name.
+fn fixed_names() -> impl Iterator<Item = &'static str> {
+    Family::ALL
+        .iter()
+        .flat_map(|f| time::time_fields(*f).iter().chain(dedup::id_fields(*f)))
+        .copied()
+        .chain(dedup::DISCRIMINATORS.iter().flat_map(|(a, b)| [*a, *b]))
+        .chain(LITERAL_KEYS)
+}
 
 /// Fields that hold a client address (see `ip.rs`).
 pub(crate) const IP_FIELDS: [&str; 9] = [
@@ -86,7 +71,7 @@ const PREFIXES: [&str; 2] = ["properties.", "auditData."];
 /// Ids already given keep their value. Call it after every other part has
 /// added its names.
 pub fn register_names(names: &mut FieldNames, map: &FieldMap) {
-    for name in FIXED_NAMES.iter().chain(IP_FIELDS.iter()) {
+    for name in fixed_names().chain(IP_FIELDS) {
         names.intern(name);
     }
     for candidate in map.candidate_names() {
@@ -116,11 +101,6 @@ fn stamp(names: &FieldNames, map: &FieldMap) -> u64 {
     h.write_u64(map.fingerprint());
     h.write_usize(names.len());
     h.finish()
-}
-
-fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
-    text.len() >= prefix.len()
-        && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 const NONE: u32 = u32::MAX;

@@ -23,6 +23,17 @@ pub(crate) enum Family {
     Risk,
 }
 
+impl Family {
+    pub(crate) const ALL: [Family; 6] = [
+        Family::Ual,
+        Family::SignIn,
+        Family::Audit,
+        Family::GraphActivity,
+        Family::Activity,
+        Family::Risk,
+    ];
+}
+
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Shape {
     pub(crate) family: Family,
@@ -184,7 +195,7 @@ fn note(k: &mut Keys, key: &str, index: usize) {
     }
 }
 
-fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
+pub(crate) fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
     text.len() >= prefix.len()
         && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
@@ -209,16 +220,17 @@ fn diagnostic_family(category: &str, resource_id: Option<&str>) -> Family {
     }
 }
 
-thread_local! {
-    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-}
-
-/// The first value of a top-level key, compared without regard to case.
-/// The key must be registered (`index::FIXED_NAMES`): it is found through
-/// the names table, not by scanning the record.
+/// The first value of a top-level key, compared without regard to case:
+/// through the names table when the key is registered there (see
+/// `index::register_names`), else by scanning the record.
 pub(crate) fn top<'e>(ev: &'e Event, key: &str) -> Option<&'e str> {
-    let id = SCRATCH.with(|s| ev.names().get_with(key, &mut s.borrow_mut()))?;
-    ev.first(id).map(|v| v.text)
+    match ev.names().get(key) {
+        Some(id) => ev.first(id).map(|v| v.text),
+        None => ev
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.text),
+    }
 }
 
 /// Sigma's logsource for a record of `family`.

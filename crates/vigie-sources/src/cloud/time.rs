@@ -58,7 +58,7 @@ impl std::str::FromStr for Timezone {
 }
 
 /// Top-level fields holding the record's time, best first, per family.
-fn time_fields(family: Family) -> &'static [&'static str] {
+pub(crate) fn time_fields(family: Family) -> &'static [&'static str] {
     match family {
         Family::Ual => &[
             "CreationTime",
