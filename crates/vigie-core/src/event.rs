@@ -80,7 +80,6 @@ pub struct Event {
     /// under an alias (Security 4688's `NewProcessName` as `Image`).
     entries: Vec<(u32, u32)>,
     touched: Vec<FieldId>,
-    scratch: String,
     pub kind: EventKind,
     pub logsource: LogSource,
     pub timestamp: Option<Timestamp>,
@@ -102,7 +101,6 @@ impl Event {
             slots,
             entries: Vec::new(),
             touched: Vec::new(),
-            scratch: String::new(),
             kind: EventKind::Generic,
             logsource: LogSource::default(),
             timestamp: None,
@@ -148,7 +146,7 @@ impl Event {
             end: self.lower.len() as u32,
         };
         let index = self.fields.len();
-        let id = self.names.get_with(key, &mut self.scratch);
+        let id = self.names.get(key);
         self.fields.push(Field {
             key: key_span,
             value: value_span,
@@ -165,13 +163,8 @@ impl Event {
     /// Makes field `index` reachable under `alias` too, unless the event
     /// already has a field of that name.
     pub fn alias(&mut self, alias: &str, index: usize) {
-        if index >= self.fields.len() {
-            return;
-        }
-        if let Some(id) = self.names.get_with(alias, &mut self.scratch) {
-            if self.slots[id.0 as usize] == NONE {
-                self.link(id, index);
-            }
+        if let Some(id) = self.names.get(alias) {
+            self.alias_id(id, index);
         }
     }
 

@@ -168,7 +168,9 @@ fn parse(text: &str) -> Result<File, String> {
     Ok(file)
 }
 
-fn sections(product: &str, service: Option<&str>) -> [Option<String>; 2] {
+/// The mapping sections a `product`/`service` record reads, most specific
+/// first.
+pub(crate) fn sections(product: &str, service: Option<&str>) -> [Option<String>; 2] {
     let product = product.to_ascii_lowercase();
     let specific = service.map(|s| format!("{product}/{}", s.to_ascii_lowercase()));
     [specific, Some(product)]

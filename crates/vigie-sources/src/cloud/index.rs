@@ -213,11 +213,10 @@ impl CloudIndex {
         }
         let mut found = [None, None];
         if let Some(product) = ls.product {
-            let product = product.to_ascii_lowercase();
-            let specific = ls
-                .service
-                .map(|s| format!("{product}/{}", s.to_ascii_lowercase()));
-            for (i, name) in [specific, Some(product)].into_iter().enumerate() {
+            for (i, name) in super::fields::sections(product, ls.service)
+                .into_iter()
+                .enumerate()
+            {
                 if let Some(section) = name.and_then(|n| self.sections.get(&n)) {
                     self.section_list.push(section.clone());
                     found[i] = Some(self.section_list.len() - 1);
