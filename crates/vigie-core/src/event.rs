@@ -51,7 +51,6 @@ struct Span {
 
 #[derive(Clone, Copy, Debug)]
 struct Field {
-    key: Span,
     value: Span,
     lower: Span,
     kind: ValueKind,
@@ -80,6 +79,13 @@ pub struct Event {
     /// under an alias (Security 4688's `NewProcessName` as `Image`).
     entries: Vec<(u32, u32)>,
     touched: Vec<FieldId>,
+    /// Field keys by position, kept across records with their ids: records
+    /// of one input repeat their keys, mostly in the same order, so a key
+    /// is usually compared once and neither hashed nor copied.
+    keys: Vec<(String, u32)>,
+    /// Ids of keys seen at another position, by exact spelling (bounded:
+    /// hostile input may use a new key in every record).
+    seen: KeyCache,
     pub kind: EventKind,
     pub logsource: LogSource,
     pub timestamp: Option<Timestamp>,
@@ -101,6 +107,8 @@ impl Event {
             slots,
             entries: Vec::new(),
             touched: Vec::new(),
+            keys: Vec::new(),
+            seen: KeyCache::default(),
             kind: EventKind::Generic,
             logsource: LogSource::default(),
             timestamp: None,
@@ -130,34 +138,49 @@ impl Event {
 
     /// Adds a field. Returns its index for [`Event::alias`].
     pub fn push(&mut self, key: &str, value: &str, kind: ValueKind) -> usize {
-        let key_span = append(&mut self.text, key);
         let value_span = append(&mut self.text, value);
         let lower_start = self.lower.len() as u32;
-        if value.is_ascii() {
-            self.lower.push_str(value);
-            self.lower[lower_start as usize..].make_ascii_lowercase();
-        } else {
-            for c in value.chars() {
-                self.lower.extend(c.to_lowercase());
-            }
-        }
+        push_lowercase(&mut self.lower, value);
         let lower_span = Span {
             start: lower_start,
             end: self.lower.len() as u32,
         };
         let index = self.fields.len();
-        let id = self.names.get(key);
+        let id = self.key_id(index, key);
         self.fields.push(Field {
-            key: key_span,
             value: value_span,
             lower: lower_span,
             kind,
-            id: id.map_or(NONE, |id| id.0),
+            id,
         });
-        if let Some(id) = id {
-            self.link(id, index);
+        if id != NONE {
+            self.link(FieldId(id), index);
         }
         index
+    }
+
+    /// Records `key` as the key of field `index` and returns its id (or
+    /// NONE), from the caches when the key was seen before.
+    #[inline]
+    fn key_id(&mut self, index: usize, key: &str) -> u32 {
+        if let Some((cached, id)) = self.keys.get(index) {
+            if cached == key {
+                return *id;
+            }
+        }
+        let names = &self.names;
+        let id = self
+            .seen
+            .get_or_insert(key, || names.get(key).map_or(NONE, |id| id.0));
+        match self.keys.get_mut(index) {
+            Some(slot) => {
+                slot.0.clear();
+                slot.0.push_str(key);
+                slot.1 = id;
+            }
+            None => self.keys.push((key.to_owned(), id)),
+        }
+        id
     }
 
     /// Makes field `index` reachable under `alias` too, unless the event
@@ -192,6 +215,10 @@ impl Event {
             self.entries[tail].1 = entry;
         }
         self.tails[slot] = entry;
+    }
+
+    fn key_text(&self, index: usize) -> &str {
+        self.keys.get(index).map_or("", |(k, _)| k.as_str())
     }
 
     fn value_at(&self, index: u32) -> ValueRef<'_> {
@@ -235,29 +262,22 @@ impl Event {
 
     /// Every field in the order the source gave them.
     pub fn iter(&self) -> impl Iterator<Item = (&str, ValueRef<'_>)> + '_ {
-        (0..self.fields.len() as u32).map(move |i| {
-            let f = &self.fields[i as usize];
-            (
-                &self.text[f.key.start as usize..f.key.end as usize],
-                self.value_at(i),
-            )
-        })
+        (0..self.fields.len() as u32).map(move |i| (self.key_text(i as usize), self.value_at(i)))
     }
 
     /// The keys of the fields in source order, with their ids in the
     /// names table (`None` for names no detector asked for). Cheaper than
     /// [`Event::iter`] when values are not needed.
     pub fn keys(&self) -> impl Iterator<Item = (&str, Option<FieldId>)> + '_ {
-        self.fields.iter().map(move |f| {
+        self.fields.iter().enumerate().map(move |(i, f)| {
             let id = (f.id != NONE).then_some(FieldId(f.id));
-            (&self.text[f.key.start as usize..f.key.end as usize], id)
+            (self.key_text(i), id)
         })
     }
 
     /// The key of field `index` (as returned by [`Event::push`]).
     pub fn key_at(&self, index: usize) -> Option<&str> {
-        let f = self.fields.get(index)?;
-        Some(&self.text[f.key.start as usize..f.key.end as usize])
+        (index < self.fields.len()).then(|| self.key_text(index))
     }
 
     /// The value of field `index` (as returned by [`Event::push`]).
@@ -330,6 +350,52 @@ impl<'a> Iterator for Values<'a> {
     }
 }
 
+/// Appends `s` lower-cased. ASCII runs are copied and folded in bulk; only
+/// the non-ASCII characters go through Unicode case mapping (long messages
+/// with one typographic quote would otherwise be folded a char at a time).
+fn push_lowercase(out: &mut String, s: &str) {
+    let mut rest = s;
+    loop {
+        let ascii = rest
+            .bytes()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        let start = out.len();
+        out.push_str(&rest[..ascii]);
+        out[start..].make_ascii_lowercase();
+        rest = &rest[ascii..];
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else {
+            return;
+        };
+        out.extend(c.to_lowercase());
+        rest = chars.as_str();
+    }
+}
+
+/// Key → id for keys already looked up, by exact spelling.
+#[derive(Clone, Debug, Default)]
+struct KeyCache {
+    map: rustc_hash::FxHashMap<Box<str>, u32>,
+}
+
+/// Entries beyond this are looked up in the names table every time.
+const KEY_CACHE_CAP: usize = 4096;
+
+impl KeyCache {
+    #[inline]
+    fn get_or_insert(&mut self, key: &str, lookup: impl FnOnce() -> u32) -> u32 {
+        if let Some(id) = self.map.get(key) {
+            return *id;
+        }
+        let id = lookup();
+        if self.map.len() < KEY_CACHE_CAP {
+            self.map.insert(key.into(), id);
+        }
+        id
+    }
+}
+
 fn append(buf: &mut String, s: &str) -> Span {
     let start = buf.len() as u32;
     buf.push_str(s);
@@ -396,5 +462,34 @@ mod tests {
         assert_eq!(ev.get("commandline"), Some("ÄBC"));
         let id = ev.names().get("CommandLine").unwrap();
         assert_eq!(ev.first(id).unwrap().lower, "äbc");
+        ev.push("CommandLine", "Say “HELLO” to ΣΑΣ İ", ValueKind::Str);
+        let lowered: Vec<&str> = ev.values(id).map(|v| v.lower).collect();
+        assert_eq!(lowered[1], "say “hello” to σασ i\u{307}");
+    }
+
+    #[test]
+    fn keys_survive_reuse_across_records_in_any_order() {
+        let names = names();
+        let cmd = names.get("CommandLine").unwrap();
+        let image = names.get("Image").unwrap();
+        let mut ev = Event::new(names);
+        for round in 0..3 {
+            ev.clear();
+            let (a, b) = if round == 1 {
+                ("Image", "CommandLine")
+            } else {
+                ("CommandLine", "Image")
+            };
+            ev.push(a, "a", ValueKind::Str);
+            ev.push("Unknown", "u", ValueKind::Str);
+            ev.push(b, "b", ValueKind::Str);
+            let keys: Vec<(&str, Option<FieldId>)> = ev.keys().collect();
+            assert_eq!(keys[1], ("Unknown", None));
+            assert_eq!(keys[0].0, a);
+            assert_eq!(ev.key_at(2), Some(b));
+            let (want_cmd, want_image) = if round == 1 { ("b", "a") } else { ("a", "b") };
+            assert_eq!(ev.first(cmd).unwrap().text, want_cmd);
+            assert_eq!(ev.first(image).unwrap().text, want_image);
+        }
     }
 }
