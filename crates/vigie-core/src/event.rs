@@ -356,10 +356,7 @@ impl<'a> Iterator for Values<'a> {
 fn push_lowercase(out: &mut String, s: &str) {
     let mut rest = s;
     loop {
-        let ascii = rest
-            .bytes()
-            .position(|b| !b.is_ascii())
-            .unwrap_or(rest.len());
+        let ascii = ascii_prefix_len(rest.as_bytes());
         let start = out.len();
         out.push_str(&rest[..ascii]);
         out[start..].make_ascii_lowercase();
@@ -371,6 +368,21 @@ fn push_lowercase(out: &mut String, s: &str) {
         out.extend(c.to_lowercase());
         rest = chars.as_str();
     }
+}
+
+/// Length of the ASCII prefix of `bytes`, eight bytes at a time.
+#[inline]
+fn ascii_prefix_len(bytes: &[u8]) -> usize {
+    let mut n = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if u64::from_ne_bytes(word) & 0x8080_8080_8080_8080 != 0 {
+            break;
+        }
+        n += 8;
+    }
+    n + bytes[n..].iter().take_while(|b| b.is_ascii()).count()
 }
 
 /// Key → id for keys already looked up, by exact spelling.

@@ -2,13 +2,14 @@
 //!
 //! For each rule we derive a *witness set*: (field, literal) pairs such that
 //! whenever the rule matches, at least one of the literals occurs in the
-//! (lower-cased) value of its field. The literals of all rules of a route go
-//! into one Aho-Corasick automaton per field; one pass over each field value
-//! tells which rules are still possible, and only those are evaluated in
-//! full. Rules without a usable witness (regex-only, keywords, negations)
-//! are always evaluated.
+//! (lower-cased) value of its field, or, for *exact* witnesses, is that
+//! whole value. Exact witnesses of a field go into a hash map looked up
+//! once per value; the other literals of all rules of a route go into one
+//! Aho-Corasick automaton per field, run once over each value. Only the
+//! rules a lookup or a scan names are evaluated in full. Rules without a
+//! usable witness (regex-only, negations) are always evaluated.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 use rustc_hash::FxHashMap;
 use vigie_core::FieldId;
 
@@ -17,33 +18,49 @@ use crate::condition::Expr;
 use crate::matcher::{Ctx, Predicate, Test, ValueMatcher};
 use crate::pattern::StrMatch;
 
-/// (field, lower-case literal) pairs, one of which a match requires. A
-/// field of `None` stands for "any field" (Sigma keywords).
-type Witnesses = Vec<(Option<FieldId>, Vec<u8>)>;
+/// One literal a match requires: in the value of `field` (any field for
+/// `None`, Sigma keywords), as the whole value when `exact`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Witness {
+    field: Option<FieldId>,
+    exact: bool,
+    literal: Vec<u8>,
+}
+
+/// Witnesses of which a match requires at least one.
+type Witnesses = Vec<Witness>;
 
 /// Literals shorter than this say too little to be worth indexing.
 const MIN_LITERAL: usize = 2;
 
-fn literal_of(m: &ValueMatcher) -> Option<Vec<u8>> {
+/// The lower-case literal a value matcher requires, and whether it must be
+/// the whole value.
+fn literal_of(m: &ValueMatcher) -> Option<(Vec<u8>, bool)> {
     let ValueMatcher::Str { m, .. } = m else {
         return None;
     };
-    let bytes: Vec<u8> = match m {
-        StrMatch::Glob(tokens) => tokens
-            .iter()
-            .filter_map(|t| match t {
-                crate::pattern::Token::Lit(s) => Some(s.as_bytes()),
-                _ => None,
-            })
-            .max_by_key(|s| s.len())?
-            .to_vec(),
-        other => other.required_literal()?.to_vec(),
+    let (bytes, exact): (Vec<u8>, bool) = match m {
+        StrMatch::Glob(tokens) => (
+            tokens
+                .iter()
+                .filter_map(|t| match t {
+                    crate::pattern::Token::Lit(s) => Some(s.as_bytes()),
+                    _ => None,
+                })
+                .max_by_key(|s| s.len())?
+                .to_vec(),
+            false,
+        ),
+        StrMatch::Equals(s) => (s.as_bytes().to_vec(), true),
+        other => (other.required_literal()?.to_vec(), false),
     };
-    // Case folding of non-ASCII text can change lengths: stay exact.
-    if bytes.len() < MIN_LITERAL || !bytes.is_ascii() {
+    // Case folding of non-ASCII text can change lengths: stay exact. An
+    // exact value may be short: a whole-value lookup costs the same.
+    let min = if exact { 1 } else { MIN_LITERAL };
+    if bytes.len() < min || !bytes.is_ascii() {
         return None;
     }
-    Some(bytes.to_ascii_lowercase())
+    Some((bytes.to_ascii_lowercase(), exact))
 }
 
 fn predicate_witnesses(p: &Predicate) -> Option<Witnesses> {
@@ -59,7 +76,14 @@ fn predicate_witnesses(p: &Predicate) -> Option<Witnesses> {
     let literals_of_value = |alternatives: &Vec<ValueMatcher>| -> Option<Witnesses> {
         alternatives
             .iter()
-            .map(|m| literal_of(m).map(|lit| (field, lit)))
+            .map(|m| {
+                literal_of(m).map(|(literal, exact)| Witness {
+                    field,
+                    // A keyword equal to a whole value is still within it.
+                    exact: exact && field.is_some(),
+                    literal,
+                })
+            })
             .collect()
     };
     if *all {
@@ -77,9 +101,19 @@ fn predicate_witnesses(p: &Predicate) -> Option<Witnesses> {
     }
 }
 
-/// Higher is more selective: the shortest literal decides.
+/// Higher is more selective: the weakest witness decides, and longer
+/// literals occur less often. A whole value counts a little more than a
+/// substring of the same length, but not much: whole values are often
+/// enumerations every event of a route shares (`ObjectType: File`), and
+/// numbers (event ids, logon types) most of all, so they get no bonus.
 fn score(w: &Witnesses) -> usize {
-    w.iter().map(|(_, l)| l.len()).min().unwrap_or(0)
+    w.iter()
+        .map(|w| {
+            let numeric = w.literal.iter().all(u8::is_ascii_digit);
+            w.literal.len() + if w.exact && !numeric { 4 } else { 0 }
+        })
+        .min()
+        .unwrap_or(0)
 }
 
 fn best(options: impl Iterator<Item = Option<Witnesses>>) -> Option<Witnesses> {
@@ -108,73 +142,147 @@ fn expr_witnesses(e: &Expr, d: &Detection) -> Option<Witnesses> {
 }
 
 /// The witness set of a rule, if it has one.
-pub fn rule_witnesses(d: &Detection) -> Option<Witnesses> {
+fn rule_witnesses(d: &Detection) -> Option<Witnesses> {
     let mut w = expr_witnesses(&d.condition, d)?;
     w.sort();
     w.dedup();
     (!w.is_empty()).then_some(w)
 }
 
-struct FieldAutomaton {
-    /// `None`: the automaton runs over every value of the event.
-    field: Option<FieldId>,
+/// The literals of one field, searched within its values.
+struct Substrings {
+    /// Leftmost-longest: with a prefilter it skips most of a value.
     automaton: AhoCorasick,
-    /// Per pattern, the (route-local) rules it is a witness for.
+    /// Per pattern, the (route-local) rules of every pattern it contains
+    /// (itself included): a leftmost-longest scan reports only the longest
+    /// pattern at each start, and the patterns inside it are implied.
     rules: Vec<Vec<u32>>,
+}
+
+impl Substrings {
+    fn build(literals: Vec<(Vec<u8>, Vec<u32>)>) -> Result<Substrings, Vec<u32>> {
+        let patterns: Vec<&[u8]> = literals.iter().map(|(l, _)| l.as_slice()).collect();
+        let give_up = || {
+            literals
+                .iter()
+                .flat_map(|(_, r)| r.iter().copied())
+                .collect()
+        };
+        let Ok(automaton) = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&patterns)
+        else {
+            return Err(give_up());
+        };
+        // Which patterns occur inside each pattern: one overlapping search
+        // of each pattern's own text.
+        let Ok(overlapping) = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::NoncontiguousNFA))
+            .build(&patterns)
+        else {
+            return Err(give_up());
+        };
+        let mut rules = Vec::with_capacity(literals.len());
+        for (literal, _) in &literals {
+            let mut implied: Vec<u32> = overlapping
+                .find_overlapping_iter(literal.as_slice())
+                .flat_map(|m| literals[m.pattern().as_usize()].1.iter().copied())
+                .collect();
+            implied.sort_unstable();
+            implied.dedup();
+            rules.push(implied);
+        }
+        Ok(Substrings { automaton, rules })
+    }
+
+    /// Calls `f` with the rules of every pattern that occurs in `hay`.
+    #[inline]
+    fn scan(&self, hay: &[u8], f: &mut impl FnMut(u32)) {
+        let mut at = 0;
+        // Every start of a match, each with its longest pattern: any
+        // pattern occurrence starts at one of them and is a prefix of the
+        // longest pattern found there, hence in that pattern's `rules`.
+        while at < hay.len() {
+            let Some(m) = self.automaton.find(Input::new(hay).range(at..)) else {
+                return;
+            };
+            for &rule in &self.rules[m.pattern().as_usize()] {
+                f(rule);
+            }
+            at = m.start() + 1;
+        }
+    }
+}
+
+/// The index entries of one field.
+struct FieldIndex {
+    /// `None`: the entries apply to every value of the event (keywords).
+    field: Option<FieldId>,
+    /// Whole (lower-case) values → the rules they are witnesses for.
+    exact: FxHashMap<Box<[u8]>, Vec<u32>>,
+    substrings: Option<Substrings>,
 }
 
 /// The index of one route's rules.
 pub struct CandidateIndex {
-    fields: Vec<FieldAutomaton>,
+    fields: Vec<FieldIndex>,
     /// Route-local indices of rules with no witness set.
     always: Vec<u32>,
     size: usize,
 }
 
+type LiteralRules = FxHashMap<Vec<u8>, Vec<u32>>;
+
 impl CandidateIndex {
     /// Builds the index for rules given by their detections, in route order.
     pub fn build(detections: &[&Detection]) -> CandidateIndex {
         let mut always = Vec::new();
-        let mut by_field: FxHashMap<Option<FieldId>, FxHashMap<Vec<u8>, Vec<u32>>> =
+        // Per field: (exact literals, substring literals) → rules.
+        let mut by_field: FxHashMap<Option<FieldId>, (LiteralRules, LiteralRules)> =
             FxHashMap::default();
         for (local, d) in detections.iter().enumerate() {
+            let local = local as u32;
             match rule_witnesses(d) {
                 Some(witnesses) => {
-                    for (field, lit) in witnesses {
-                        let rules = by_field.entry(field).or_default().entry(lit).or_default();
-                        if rules.last() != Some(&(local as u32)) {
-                            rules.push(local as u32);
+                    for w in witnesses {
+                        let (exact, substrings) = by_field.entry(w.field).or_default();
+                        let map = if w.exact { exact } else { substrings };
+                        let rules = map.entry(w.literal).or_default();
+                        if rules.last() != Some(&local) {
+                            rules.push(local);
                         }
                     }
                 }
-                None => always.push(local as u32),
+                None => always.push(local),
             }
         }
-        let mut fields: Vec<FieldAutomaton> = Vec::new();
+        let mut fields: Vec<FieldIndex> = Vec::new();
         let mut entries: Vec<_> = by_field.into_iter().collect();
         entries.sort_by_key(|(f, _)| *f);
-        for (field, literals) in entries {
-            let mut literals: Vec<_> = literals.into_iter().collect();
-            literals.sort();
-            let patterns: Vec<&[u8]> = literals.iter().map(|(l, _)| l.as_slice()).collect();
-            // The default automaton kind: a full DFA searched no faster here
-            // and took seconds and 80 MB more to build for SigmaHQ's rules.
-            match AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .build(&patterns)
-            {
-                Ok(automaton) => fields.push(FieldAutomaton {
-                    field,
-                    automaton,
-                    rules: literals.into_iter().map(|(_, r)| r).collect(),
-                }),
-                Err(_) => {
-                    // Too large to build: fall back to evaluating those rules.
-                    for (_, rules) in literals {
+        for (field, (exact, substrings)) in entries {
+            let substrings = if substrings.is_empty() {
+                None
+            } else {
+                let mut literals: Vec<_> = substrings.into_iter().collect();
+                literals.sort();
+                match Substrings::build(literals) {
+                    Ok(s) => Some(s),
+                    // Too large to build: evaluate those rules always.
+                    Err(rules) => {
                         always.extend(rules);
+                        None
                     }
                 }
-            }
+            };
+            fields.push(FieldIndex {
+                field,
+                exact: exact
+                    .into_iter()
+                    .map(|(l, r)| (l.into_boxed_slice(), r))
+                    .collect(),
+                substrings,
+            });
         }
         always.sort_unstable();
         always.dedup();
@@ -194,25 +302,29 @@ impl CandidateIndex {
     /// route's evaluation context. `marks` is scratch space.
     pub fn candidates(&self, ctx: &Ctx<'_>, marks: &mut Marks, mut f: impl FnMut(u32)) {
         marks.reset(self.size);
-        for fa in &self.fields {
-            let mut scan = |lower: &str| {
-                for m in fa.automaton.find_overlapping_iter(lower.as_bytes()) {
-                    for &rule in &fa.rules[m.pattern().as_usize()] {
-                        if marks.mark(rule) {
-                            f(rule);
-                        }
-                    }
-                }
-            };
-            match fa.field {
-                Some(field) => ctx.values(field).for_each(|v| scan(v.lower)),
-                None => ctx.event.iter().for_each(|(_, v)| scan(v.lower)),
-            }
-        }
-        for &rule in &self.always {
+        let mut offer = |rule: u32| {
             if marks.mark(rule) {
                 f(rule);
             }
+        };
+        for fi in &self.fields {
+            let mut visit = |lower: &str| {
+                if !fi.exact.is_empty() {
+                    if let Some(rules) = fi.exact.get(lower.as_bytes()) {
+                        rules.iter().for_each(|&r| offer(r));
+                    }
+                }
+                if let Some(s) = &fi.substrings {
+                    s.scan(lower.as_bytes(), &mut offer);
+                }
+            };
+            match fi.field {
+                Some(field) => ctx.values(field).for_each(|v| visit(v.lower)),
+                None => ctx.event.iter().for_each(|(_, v)| visit(v.lower)),
+            }
+        }
+        for &rule in &self.always {
+            offer(rule);
         }
     }
 }
@@ -246,5 +358,43 @@ impl Marks {
             *slot = self.generation;
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rules a scan reports, sorted.
+    fn found(s: &Substrings, hay: &str) -> Vec<u32> {
+        let mut out = Vec::new();
+        s.scan(hay.as_bytes(), &mut |r| out.push(r));
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    #[test]
+    fn scan_reports_overlapping_and_nested_literals() {
+        // Rule i requires literal i.
+        let literals = ["abc", "cde", "bcd", "bc", "zz", "abcdef"];
+        let mut entries: Vec<(Vec<u8>, Vec<u32>)> = literals
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_bytes().to_vec(), vec![i as u32]))
+            .collect();
+        entries.sort();
+        let s = Substrings::build(entries).unwrap();
+        // Every literal occurring anywhere, whatever overlaps it.
+        assert_eq!(found(&s, "xabcdex"), vec![0, 1, 2, 3]);
+        assert_eq!(found(&s, "abcdef"), vec![0, 1, 2, 3, 5]);
+        assert_eq!(found(&s, "zzz bc"), vec![3, 4]);
+        assert_eq!(found(&s, "ab cd ef"), Vec::<u32>::new());
+        // Brute force over every window of a haystack with many overlaps.
+        let hay = "abcbcdcdezzabcdefzbcd";
+        let want: Vec<u32> = (0..literals.len() as u32)
+            .filter(|&i| hay.contains(literals[i as usize]))
+            .collect();
+        assert_eq!(found(&s, hay), want);
     }
 }
