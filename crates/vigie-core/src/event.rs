@@ -260,6 +260,13 @@ impl Event {
             .map(|(_, v)| v.text)
     }
 
+    /// The lower-cased values of all fields, end to end in source order:
+    /// one haystack for searches over every value (Sigma keywords) that
+    /// can afford a match across two values.
+    pub fn all_lower(&self) -> &str {
+        &self.lower
+    }
+
     /// Every field in the order the source gave them.
     pub fn iter(&self) -> impl Iterator<Item = (&str, ValueRef<'_>)> + '_ {
         (0..self.fields.len() as u32).map(move |i| (self.key_text(i as usize), self.value_at(i)))
