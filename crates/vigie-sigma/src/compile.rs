@@ -281,6 +281,11 @@ fn compile_item(
     Ok(Predicate {
         field,
         test: Test::Values {
+            any: if m.all {
+                None
+            } else {
+                crate::matcher::AnyOf::build(&values)
+            },
             values,
             all: m.all,
             negate: m.neq,

@@ -30,14 +30,18 @@ struct Witness {
 /// Witnesses of which a match requires at least one.
 type Witnesses = Vec<Witness>;
 
-/// Literals shorter than this say too little to be worth indexing.
-const MIN_LITERAL: usize = 2;
+use crate::regex_literals::MIN_LITERAL;
 
-/// The lower-case literal a value matcher requires, and whether it must be
-/// the whole value.
-fn literal_of(m: &ValueMatcher) -> Option<(Vec<u8>, bool)> {
-    let ValueMatcher::Str { m, .. } = m else {
-        return None;
+/// The lower-case literals one of which a value matcher requires, each
+/// with whether it must be the whole value.
+fn literals_of(m: &ValueMatcher) -> Option<Vec<(Vec<u8>, bool)>> {
+    let m = match m {
+        ValueMatcher::Str { m, .. } => m,
+        ValueMatcher::Regex(r) => {
+            let literals = r.literals.as_ref()?;
+            return Some(literals.iter().map(|l| (l.clone(), false)).collect());
+        }
+        _ => return None,
     };
     let (bytes, exact): (Vec<u8>, bool) = match m {
         StrMatch::Glob(tokens) => (
@@ -60,7 +64,7 @@ fn literal_of(m: &ValueMatcher) -> Option<(Vec<u8>, bool)> {
     if bytes.len() < min || !bytes.is_ascii() {
         return None;
     }
-    Some((bytes.to_ascii_lowercase(), exact))
+    Some(vec![(bytes.to_ascii_lowercase(), exact)])
 }
 
 fn predicate_witnesses(p: &Predicate) -> Option<Witnesses> {
@@ -69,22 +73,24 @@ fn predicate_witnesses(p: &Predicate) -> Option<Witnesses> {
         values,
         all,
         negate: false,
+        ..
     } = &p.test
     else {
         return None;
     };
     let literals_of_value = |alternatives: &Vec<ValueMatcher>| -> Option<Witnesses> {
-        alternatives
-            .iter()
-            .map(|m| {
-                literal_of(m).map(|(literal, exact)| Witness {
+        let mut out = Witnesses::new();
+        for m in alternatives {
+            for (literal, exact) in literals_of(m)? {
+                out.push(Witness {
                     field,
                     // A keyword equal to a whole value is still within it.
                     exact: exact && field.is_some(),
                     literal,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        Some(out)
     };
     if *all {
         // Every value must match: any one value's literals are necessary.

@@ -16,6 +16,7 @@ mod matcher;
 mod modifiers;
 mod pattern;
 pub mod pipeline;
+mod regex_literals;
 mod rule;
 
 pub use correlation::{CorrelationDetector, CorrelationSet};

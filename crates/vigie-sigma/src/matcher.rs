@@ -89,6 +89,15 @@ pub enum RefMode {
     EndsWith,
 }
 
+/// A compiled `re` value and what the candidate index can key it on.
+#[derive(Clone, Debug)]
+pub struct RegexTest {
+    pub re: regex::Regex,
+    /// Lower-case literals one of which every match contains (see
+    /// [`crate::regex_literals`]), when there is such a set.
+    pub literals: Option<Vec<Vec<u8>>>,
+}
+
 /// One compiled value test.
 #[derive(Clone, Debug)]
 pub enum ValueMatcher {
@@ -98,7 +107,7 @@ pub enum ValueMatcher {
         m: StrMatch,
         cased: bool,
     },
-    Regex(Box<regex::Regex>),
+    Regex(Box<RegexTest>),
     Cidr(Cidr),
     Num {
         cmp: Cmp,
@@ -128,7 +137,7 @@ impl ValueMatcher {
                 }
                 m.is_match(if *cased { v.text } else { v.lower })
             }
-            ValueMatcher::Regex(re) => v.kind != ValueKind::Null && re.is_match(v.text),
+            ValueMatcher::Regex(r) => v.kind != ValueKind::Null && r.re.is_match(v.text),
             ValueMatcher::Cidr(net) => parse_ip(v.text).is_some_and(|ip| net.contains(ip)),
             ValueMatcher::Num { cmp, value } => match v.text.trim().parse::<f64>() {
                 Ok(x) if v.kind != ValueKind::Null => match cmp {
@@ -182,7 +191,53 @@ pub enum Test {
         values: Vec<Vec<ValueMatcher>>,
         all: bool,
         negate: bool,
+        /// The same alternatives regrouped for a faster "does any match",
+        /// when the list is not `all` and has enough `contains` literals.
+        any: Option<Box<AnyOf>>,
     },
+}
+
+/// A value list's alternatives regrouped: long `contains` lists (SigmaHQ
+/// has rules with hundreds of command-line fragments) are searched in one
+/// Aho-Corasick pass instead of one substring search per literal.
+#[derive(Clone, Debug)]
+pub struct AnyOf {
+    /// The literals of the case-insensitive `contains` alternatives.
+    contains: aho_corasick::AhoCorasick,
+    /// Every other alternative, tested one by one.
+    rest: Vec<ValueMatcher>,
+}
+
+/// Fewer `contains` literals than this are searched one by one.
+const ANY_OF_MIN: usize = 4;
+
+impl AnyOf {
+    /// Regroups `values` (OR-ed entries of OR-ed alternatives), or `None`
+    /// when there is too little to gain.
+    pub fn build(values: &[Vec<ValueMatcher>]) -> Option<Box<AnyOf>> {
+        let mut literals: Vec<&[u8]> = Vec::new();
+        let mut rest = Vec::new();
+        for m in values.iter().flatten() {
+            match m {
+                ValueMatcher::Str {
+                    m: StrMatch::Contains(finder),
+                    cased: false,
+                } => literals.push(finder.needle()),
+                other => rest.push(other.clone()),
+            }
+        }
+        if literals.len() < ANY_OF_MIN {
+            return None;
+        }
+        let contains = aho_corasick::AhoCorasick::new(&literals).ok()?;
+        Some(Box::new(AnyOf { contains, rest }))
+    }
+
+    #[inline]
+    fn is_match(&self, v: ValueRef<'_>, ctx: &Ctx<'_>) -> bool {
+        (v.kind != ValueKind::Null && self.contains.is_match(v.lower.as_bytes()))
+            || self.rest.iter().any(|m| m.is_match(v, ctx))
+    }
 }
 
 /// A detection item: a test on one field, or on every field (keywords).
@@ -235,9 +290,23 @@ impl Predicate {
                 .values(id)
                 .all(|v| v.kind == ValueKind::Null || v.text.is_empty()),
             Test::Values {
+                any: Some(any),
+                all: false,
+                negate,
+                ..
+            } => {
+                let found = ctx.event.values(id).any(|v| any.is_match(v, ctx));
+                if *negate {
+                    ctx.event.has(id) && !found
+                } else {
+                    found
+                }
+            }
+            Test::Values {
                 values,
                 all,
                 negate,
+                ..
             } => {
                 let matches_one = |alternatives: &Vec<ValueMatcher>| {
                     ctx.event
@@ -257,9 +326,15 @@ impl Predicate {
 
     /// Keywords search every value of the event.
     fn eval_keywords(&self, ctx: &Ctx<'_>) -> bool {
-        let Test::Values { values, all, .. } = &self.test else {
+        let Test::Values {
+            values, all, any, ..
+        } = &self.test
+        else {
             return false;
         };
+        if let (Some(any), false) = (any, *all) {
+            return ctx.event.iter().any(|(_, v)| any.is_match(v, ctx));
+        }
         let matches_one = |alternatives: &Vec<ValueMatcher>| {
             ctx.event
                 .iter()

@@ -3,8 +3,9 @@
 use base64::Engine as _;
 use vigie_core::{FieldNames, TimePart};
 
-use crate::matcher::{Cidr, Cmp, RefMode, ValueMatcher};
+use crate::matcher::{Cidr, Cmp, RefMode, RegexTest, ValueMatcher};
 use crate::pattern::{literal, parse_wildcards, StrMatch, Token};
+use crate::regex_literals::MIN_LITERAL;
 
 /// Text encodings applied before base64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,7 +105,12 @@ impl Modifiers {
     ) -> Result<Vec<ValueMatcher>, String> {
         if self.re {
             let re = compile_regex(value, &self.re_flags)?;
-            return Ok(vec![ValueMatcher::Regex(Box::new(re))]);
+            let literals =
+                crate::regex_literals::required_literals(value, &self.re_flags, MIN_LITERAL);
+            return Ok(vec![ValueMatcher::Regex(Box::new(RegexTest {
+                re,
+                literals,
+            }))]);
         }
         if self.cidr {
             let net = Cidr::parse(value).ok_or_else(|| format!("invalid CIDR '{value}'"))?;

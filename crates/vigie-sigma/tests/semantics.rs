@@ -406,3 +406,53 @@ fn filters_suppress_the_rules_they_name() {
         .iter()
         .any(|p| p.reason.contains("names no loaded rule")));
 }
+
+/// Long `contains` lists are searched in one pass: the result must be the
+/// same as testing each literal, with other alternatives, `neq`, keywords,
+/// cased values and null values mixed in.
+#[test]
+fn long_contains_lists_mixed_with_other_alternatives() {
+    let set = rule(
+        "  selection:\n    CommandLine|contains:\n      - 'alpha'\n      - 'Beta'\n      - 'gamma'\n      - 'delta'\n      - 'epsilon'\n  other:\n    Image|endswith: '\\x.exe'\n  condition: selection or other",
+    );
+    assert!(hits(&set, &[("CommandLine", "run BETA now")]));
+    assert!(hits(&set, &[("CommandLine", "xxepsilon")]));
+    assert!(!hits(&set, &[("CommandLine", "alph bet gam")]));
+    assert!(!hits(&set, &[("CommandLine", "<null>")]));
+    assert!(hits(&set, &[("Image", "C:\\x.exe")]));
+
+    // Mixed alternatives in one list: contains plus startswith/regex.
+    let set = rule(
+        "  selection:\n    CommandLine|contains:\n      - 'one'\n      - 'two'\n      - 'three'\n      - 'four'\n  exact:\n    CommandLine:\n      - 'whole'\n      - 'Also*'\n  condition: selection or exact",
+    );
+    assert!(hits(&set, &[("CommandLine", "WHOLE")]));
+    assert!(hits(&set, &[("CommandLine", "also this")]));
+    assert!(!hits(&set, &[("CommandLine", "the whole thing")]));
+    assert!(hits(&set, &[("CommandLine", "x FOUR x")]));
+
+    // neq over a long list: the field exists and no literal occurs.
+    let set = rule(
+        "  selection:\n    CommandLine|neq:\n      - 'a*'\n      - '*bb*'\n      - '*cc*'\n      - '*dd*'\n      - '*ee*'\n  condition: selection",
+    );
+    assert!(hits(&set, &[("CommandLine", "xyz")]));
+    assert!(!hits(&set, &[("CommandLine", "xxddxx")]));
+    assert!(!hits(&set, &[("CommandLine", "abc")]));
+    assert!(!hits(&set, &[("Image", "xyz")]));
+
+    // Keywords: any value of the event.
+    let set = rule(
+        "  keywords:\n    - 'mimikatz'\n    - 'sekurlsa'\n    - 'kerberos::'\n    - 'lsadump'\n  condition: keywords",
+    );
+    assert!(hits(
+        &set,
+        &[("Image", "C:\\a.exe"), ("CommandLine", "x LSADUMP::sam")]
+    ));
+    assert!(!hits(&set, &[("CommandLine", "lsa dump")]));
+
+    // `all` keeps per-literal semantics: every literal must occur.
+    let set = rule(
+        "  selection:\n    CommandLine|contains|all:\n      - 'aa'\n      - 'bb'\n      - 'cc'\n      - 'dd'\n  condition: selection",
+    );
+    assert!(hits(&set, &[("CommandLine", "ddccbbaa")]));
+    assert!(!hits(&set, &[("CommandLine", "aabbcc")]));
+}

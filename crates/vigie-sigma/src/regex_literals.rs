@@ -1,0 +1,134 @@
+//! Literals a regex match must contain, for the candidate index.
+//!
+//! A rule whose only test is a regex would otherwise be evaluated on every
+//! event of its route. regex-syntax's extractor gives the finite set of
+//! prefixes (or suffixes) every match starts (ends) with; lower-cased, one
+//! of them must then occur in the lower-cased value.
+
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+
+/// Literals shorter than this say too little to be worth indexing.
+pub const MIN_LITERAL: usize = 2;
+
+/// Lower-case ASCII literals one of which every match of `pattern` (built
+/// with Sigma's `i`/`m`/`s` flags) contains, or `None` when there is no
+/// such finite set worth indexing.
+///
+/// Under Unicode case folding `(?i)s` also matches `ſ` and `(?i)k` the
+/// Kelvin sign, whose lower-case forms are not the ASCII letters; a literal
+/// is therefore cut at its first non-ASCII byte (a prefix of a prefix is
+/// still one), or after its last one for suffixes.
+pub fn required_literals(pattern: &str, flags: &str, min_len: usize) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(flags.contains('i'))
+        .multi_line(flags.contains('m'))
+        .dot_matches_new_line(flags.contains('s'))
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let mut best: Option<Vec<Vec<u8>>> = None;
+    for kind in [ExtractKind::Prefix, ExtractKind::Suffix] {
+        let prefix = matches!(kind, ExtractKind::Prefix);
+        let mut extractor = Extractor::new();
+        extractor.kind(kind).limit_total(256);
+        let seq = extractor.extract(&hir);
+        let Some(literals) = seq.literals() else {
+            continue;
+        };
+        if literals.is_empty() {
+            continue;
+        }
+        let mut set: Vec<Vec<u8>> = literals
+            .iter()
+            .map(|lit| {
+                let bytes = lit.as_bytes();
+                let ascii = if prefix {
+                    let end = bytes
+                        .iter()
+                        .position(|b| !b.is_ascii())
+                        .unwrap_or(bytes.len());
+                    &bytes[..end]
+                } else {
+                    let start = bytes
+                        .iter()
+                        .rposition(|b| !b.is_ascii())
+                        .map_or(0, |i| i + 1);
+                    &bytes[start..]
+                };
+                ascii.to_ascii_lowercase()
+            })
+            .collect();
+        if set.iter().any(|l| l.len() < min_len) {
+            continue;
+        }
+        minimise(&mut set, prefix);
+        let shortest = |s: &Vec<Vec<u8>>| s.iter().map(Vec::len).min().unwrap_or(0);
+        if best.as_ref().is_none_or(|b| shortest(&set) > shortest(b)) {
+            best = Some(set);
+        }
+    }
+    best
+}
+
+/// Drops literals that contain another one of the set at the same end:
+/// wherever they occur, the shorter one does too.
+fn minimise(set: &mut Vec<Vec<u8>>, prefix: bool) {
+    if !prefix {
+        set.iter_mut().for_each(|l| l.reverse());
+    }
+    set.sort();
+    set.dedup();
+    let mut kept: Vec<Vec<u8>> = Vec::with_capacity(set.len());
+    for lit in set.drain(..) {
+        if !kept.last().is_some_and(|k| lit.starts_with(k)) {
+            kept.push(lit);
+        }
+    }
+    if !prefix {
+        kept.iter_mut().for_each(|l| l.reverse());
+    }
+    *set = kept;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lits(pattern: &str, flags: &str) -> Option<Vec<String>> {
+        required_literals(pattern, flags, 2).map(|set| {
+            set.into_iter()
+                .map(|l| String::from_utf8(l).unwrap())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn prefixes_suffixes_and_case() {
+        assert_eq!(lits(r"ipconfig\s+/all", ""), Some(vec!["ipconfig".into()]));
+        assert_eq!(
+            lits(r"(arp|route)\s+(-a|print)", ""),
+            Some(vec!["arp".into(), "route".into()])
+        );
+        // Only a suffix is fixed.
+        assert_eq!(lits(r"\d+\.exe", ""), Some(vec![".exe".into()]));
+        // Case variants fold into one literal.
+        assert_eq!(lits("(?i)IpConfig", ""), Some(vec!["ipconfig".into()]));
+        assert_eq!(lits("ipCONFIG", "i"), Some(vec!["ipconfig".into()]));
+    }
+
+    #[test]
+    fn no_literals_when_a_match_needs_none() {
+        assert_eq!(lits(r".*", ""), None);
+        assert_eq!(lits(r"\w+", ""), None);
+        assert_eq!(lits(r"a?", ""), None);
+        assert_eq!(lits(r"[^x]{3}", ""), None);
+        // `ſ` and the Kelvin sign match (?i)s and (?i)k but do not lower
+        // to them: literals stop before them.
+        assert_eq!(lits("(?i)mask", ""), Some(vec!["ma".into()]));
+        assert_eq!(lits("mask", "i"), Some(vec!["ma".into()]));
+        assert_eq!(lits("(?i)ks", ""), None);
+        assert_eq!(lits("mask", ""), Some(vec!["mask".into()]));
+        // Longer literals with a shorter one at the same end add nothing.
+        assert_eq!(lits(r"(abc|ab)\d", ""), Some(vec!["ab".into()]));
+    }
+}
