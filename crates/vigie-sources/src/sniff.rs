@@ -281,10 +281,38 @@ pub(crate) struct Peeked<R> {
     eof: bool,
 }
 
+thread_local! {
+    /// The read-ahead buffer of the last input this thread finished: whole
+    /// JSON documents are read into it, and handing it to the next input
+    /// saves faulting in and zeroing fresh pages for every file.
+    static SPARE_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Buffers larger than this are freed rather than kept for the next input.
+const SPARE_KEEP: usize = 64 << 20;
+
+impl<R> Drop for Peeked<R> {
+    fn drop(&mut self) {
+        let mut buf = std::mem::take(&mut self.buf);
+        if buf.capacity() <= SPARE_KEEP {
+            buf.clear();
+            let _ = SPARE_BUFFER.try_with(|spare| {
+                if spare.take().capacity() <= buf.capacity() {
+                    spare.set(buf);
+                }
+            });
+        }
+    }
+}
+
 impl<R: Read> Peeked<R> {
     pub(crate) fn new(inner: R) -> Self {
+        let mut buf = SPARE_BUFFER
+            .try_with(|spare| spare.take())
+            .unwrap_or_default();
+        buf.clear();
         Peeked {
-            buf: Vec::new(),
+            buf,
             pos: 0,
             inner,
             eof: false,
@@ -314,14 +342,15 @@ impl<R: Read> Peeked<R> {
             // when the input is a few bytes long.
             let step = want.clamp(SNIFF_BYTES, self.buf.len().max(64 * 1024));
             let start = self.buf.len();
-            self.buf.resize(start + step, 0);
-            match self.inner.read(&mut self.buf[start..]) {
-                Ok(0) => {
-                    self.buf.truncate(start);
-                    self.eof = true;
-                }
-                Ok(got) => self.buf.truncate(start + got),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.buf.truncate(start),
+            // Into the spare capacity, without zeroing it first.
+            self.buf.reserve(step);
+            match (&mut self.inner)
+                .take(step as u64)
+                .read_to_end(&mut self.buf)
+            {
+                Ok(got) if got < step => self.eof = true,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.buf.truncate(start);
                     return Err(e);
