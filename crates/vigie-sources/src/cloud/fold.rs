@@ -33,6 +33,29 @@ fn is_value_key(leaf: &str) -> bool {
         .any(|n| leaf.eq_ignore_ascii_case(n))
 }
 
+/// `(bag, leaf)` when `key` is `bag.leaf` for a leaf naming or holding a
+/// bag entry; checked from the end, so that the many other keys of a
+/// record cost a few byte comparisons and no search for the last dot.
+fn split_known_leaf(key: &str) -> Option<(&str, &str)> {
+    const LEAVES: [&str; 6] = [
+        "Name",
+        "key",
+        "displayName",
+        "Value",
+        "NewValue",
+        "OldValue",
+    ];
+    LEAVES.iter().find_map(|leaf| {
+        let dot = key.len().checked_sub(leaf.len() + 1)?;
+        if key.as_bytes()[dot] != b'.' {
+            return None;
+        }
+        let tail = key.get(dot + 1..)?;
+        tail.eq_ignore_ascii_case(leaf)
+            .then(|| (key.get(..dot).unwrap_or(""), tail))
+    })
+}
+
 fn strip_wrapper(bag: &str) -> &str {
     ["auditData.", "properties.", "AuditData."]
         .iter()
@@ -49,8 +72,12 @@ pub(crate) fn name_value_lists(ev: &mut Event) {
         // (bag prefix, entry name) of the last `X.Name` seen.
         let mut pending: Option<(&str, &str)> = None;
         for (index, (key, _)) in ev.keys().enumerate() {
-            let Some((bag, leaf)) = key.rsplit_once('.') else {
-                pending = None;
+            let Some((bag, leaf)) = split_known_leaf(key) else {
+                // A top-level key ends any bag entry; other nested keys
+                // (`X.Other` between `X.Name` and `X.Value`) do not.
+                if pending.is_some() && !key.contains('.') {
+                    pending = None;
+                }
                 continue;
             };
             if is_name_key(leaf) {
