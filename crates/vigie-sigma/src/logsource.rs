@@ -247,7 +247,9 @@ impl Router {
 
     /// Builds the candidate index of every route large enough to need one.
     pub fn build_indexes(&mut self, rules: &[CompiledRule]) {
-        for group in &mut self.groups {
+        use rayon::prelude::*;
+        // Routes are independent: build their automata on all cores.
+        self.groups.par_iter_mut().for_each(|group| {
             if group.rules.len() >= INDEX_THRESHOLD {
                 let detections: Vec<&Detection> = group
                     .rules
@@ -266,7 +268,7 @@ impl Router {
                 }
                 group.index = Some(index);
             }
-        }
+        });
     }
 
     /// Calls `f(route)` for each route whose rules the event meets.
