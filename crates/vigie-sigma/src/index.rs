@@ -58,10 +58,19 @@ fn literals_of(m: &ValueMatcher) -> Option<Vec<(Vec<u8>, bool)>> {
         StrMatch::Equals(s) => (s.as_bytes().to_vec(), true),
         other => (other.required_literal()?.to_vec(), false),
     };
-    // Case folding of non-ASCII text can change lengths: stay exact. An
-    // exact value may be short: a whole-value lookup costs the same.
+    if !bytes.is_ascii() {
+        // The matcher finds the literal in the lower-cased value, so any
+        // run of it is there too; ASCII runs need no case mapping (windash
+        // dashes, typographic quotes in descriptions).
+        let run = bytes
+            .split(|b| !b.is_ascii())
+            .max_by_key(|run| run.len())
+            .filter(|run| run.len() >= MIN_LITERAL)?;
+        return Some(vec![(run.to_ascii_lowercase(), false)]);
+    }
+    // An exact value may be short: a whole-value lookup costs the same.
     let min = if exact { 1 } else { MIN_LITERAL };
-    if bytes.len() < min || !bytes.is_ascii() {
+    if bytes.len() < min {
         return None;
     }
     Some(vec![(bytes.to_ascii_lowercase(), exact)])

@@ -456,3 +456,18 @@ fn long_contains_lists_mixed_with_other_alternatives() {
     assert!(hits(&set, &[("CommandLine", "ddccbbaa")]));
     assert!(!hits(&set, &[("CommandLine", "aabbcc")]));
 }
+
+/// Non-ASCII literals are indexed by their longest ASCII run: the rule must
+/// still meet the events it matches (typographic quotes, windash dashes).
+#[test]
+fn non_ascii_literals_still_reach_their_rules() {
+    let set = rule("  selection:\n    Description: 'GnuPG’s OpenPGP tool'\n  condition: selection");
+    assert!(hits(&set, &[("Description", "GNUPG’S OPENPGP TOOL")]));
+    assert!(!hits(&set, &[("Description", "GnuPG's OpenPGP tool")]));
+    let set = rule(
+        "  selection:\n    CommandLine|contains|windash: ' /i lsass.exe'\n  condition: selection",
+    );
+    assert!(hits(&set, &[("CommandLine", "findstr –i lsass.exe")]));
+    assert!(hits(&set, &[("CommandLine", "findstr -i LSASS.EXE")]));
+    assert!(!hits(&set, &[("CommandLine", "findstr lsass.exe")]));
+}
