@@ -30,6 +30,12 @@ pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
         return Some(dt.with_timezone(&Utc).timestamp_micros());
     }
     let naive = text.strip_suffix('Z').unwrap_or(text);
+    // ISO without a zone (`AppAccessContext.IssuedAtTime`) is the common
+    // case: chrono's own parser for it, before the format strings (which
+    // chrono re-reads on every call).
+    if let Ok(dt) = naive.parse::<NaiveDateTime>() {
+        return Some(Utc.from_utc_datetime(&dt).timestamp_micros());
+    }
     for format in NAIVE_FORMATS {
         if let Ok(dt) = NaiveDateTime::parse_from_str(naive, format) {
             return Some(Utc.from_utc_datetime(&dt).timestamp_micros());

@@ -188,38 +188,42 @@ pub struct Fields<'e> {
 
 impl<'e> Fields<'e> {
     pub fn read(event: &'e Event) -> Fields<'e> {
-        let table = table();
         let mut out = Fields {
             one: [None; SLOTS],
             folders: Vec::new(),
             messages: Vec::new(),
         };
-        let mut key = String::new();
+        KEY_ROLES.with(|roles| {
+            let mut roles = roles.borrow_mut();
+            out.fill(event, &mut roles);
+        });
+        out
+    }
+
+    fn fill(&mut self, event: &'e Event, roles: &mut KeyRoles) {
         // `OperationProperties` is a Name/Value bag: the value after the
         // name `MailAccessType` is the access type.
         let mut access_type_next = false;
         for (name, value) in event.iter() {
             let text = value.text.trim();
-            key.clear();
-            key.push_str(name);
-            key.make_ascii_lowercase();
-            let bare = strip_prefix(&key);
-            if bare == "operationproperties.name" {
-                access_type_next = text.eq_ignore_ascii_case("MailAccessType");
-                continue;
-            }
-            if bare == "operationproperties.value" {
-                if std::mem::take(&mut access_type_next) && !text.is_empty() {
-                    out.one[Slot::MailAccessType as usize].get_or_insert((text, 0));
+            let (slot, rank) = match roles.of(name) {
+                Role::None => continue,
+                Role::AccessName => {
+                    access_type_next = text.eq_ignore_ascii_case("MailAccessType");
+                    continue;
                 }
-                continue;
-            }
+                Role::AccessValue => {
+                    if std::mem::take(&mut access_type_next) && !text.is_empty() {
+                        self.one[Slot::MailAccessType as usize].get_or_insert((text, 0));
+                    }
+                    continue;
+                }
+                Role::Slot(slot, rank) => (slot, rank),
+            };
             if text.is_empty() {
                 continue;
             }
-            let Some(&(slot, rank)) = table.get(bare) else {
-                continue;
-            };
+            let out = &mut *self;
             match slot {
                 Slot::FolderPath => out.folders.push(text),
                 Slot::MessageId => out.messages.push(text),
@@ -231,12 +235,59 @@ impl<'e> Fields<'e> {
                 }
             }
         }
-        out
     }
 
     /// The value of a slot, if the record has it (never empty).
     pub fn get(&self, slot: Slot) -> Option<&'e str> {
         self.one[slot as usize].map(|(v, _)| v)
+    }
+}
+
+/// What a key means to [`Fields::read`].
+#[derive(Clone, Copy)]
+enum Role {
+    None,
+    /// `OperationProperties.Name`
+    AccessName,
+    /// `OperationProperties.Value`
+    AccessValue,
+    Slot(Slot, u8),
+}
+
+/// Roles of keys by exact spelling, so that the keys every record repeats
+/// are neither copied nor lower-cased again (bounded: hostile input may
+/// bring a new key in every record).
+#[derive(Default)]
+struct KeyRoles {
+    known: FxHashMap<Box<str>, Role>,
+    scratch: String,
+}
+
+const KEY_ROLES_CAP: usize = 8192;
+
+thread_local! {
+    static KEY_ROLES: std::cell::RefCell<KeyRoles> = std::cell::RefCell::new(KeyRoles::default());
+}
+
+impl KeyRoles {
+    fn of(&mut self, name: &str) -> Role {
+        if let Some(role) = self.known.get(name) {
+            return *role;
+        }
+        self.scratch.clear();
+        self.scratch.push_str(name);
+        self.scratch.make_ascii_lowercase();
+        let role = match strip_prefix(&self.scratch) {
+            "operationproperties.name" => Role::AccessName,
+            "operationproperties.value" => Role::AccessValue,
+            bare => table()
+                .get(bare)
+                .map_or(Role::None, |&(slot, rank)| Role::Slot(slot, rank)),
+        };
+        if self.known.len() < KEY_ROLES_CAP {
+            self.known.insert(name.into(), role);
+        }
+        role
     }
 }
 
