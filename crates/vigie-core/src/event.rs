@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::fields::{FieldId, FieldNames};
+use crate::fields::{FieldId, FieldNames, SpellingCache};
+
+/// Keys remembered per event buffer beyond their position.
+const KEY_CACHE_CAP: usize = 4096;
 use crate::time::Timestamp;
 
 /// The JSON type a value had in its source (text formats give `Str`).
@@ -85,7 +88,7 @@ pub struct Event {
     keys: Vec<(String, u32)>,
     /// Ids of keys seen at another position, by exact spelling (bounded:
     /// hostile input may use a new key in every record).
-    seen: KeyCache,
+    seen: SpellingCache<u32>,
     pub kind: EventKind,
     pub logsource: LogSource,
     pub timestamp: Option<Timestamp>,
@@ -108,7 +111,7 @@ impl Event {
             entries: Vec::new(),
             touched: Vec::new(),
             keys: Vec::new(),
-            seen: KeyCache::default(),
+            seen: SpellingCache::new(KEY_CACHE_CAP),
             kind: EventKind::Generic,
             logsource: LogSource::default(),
             timestamp: None,
@@ -171,7 +174,7 @@ impl Event {
         let names = &self.names;
         let id = self
             .seen
-            .get_or_insert(key, || names.get(key).map_or(NONE, |id| id.0));
+            .get_or_insert_with(key, || names.get(key).map_or(NONE, |id| id.0));
         match self.keys.get_mut(index) {
             Some(slot) => {
                 slot.0.clear();
@@ -390,29 +393,6 @@ fn ascii_prefix_len(bytes: &[u8]) -> usize {
         n += 8;
     }
     n + bytes[n..].iter().take_while(|b| b.is_ascii()).count()
-}
-
-/// Key → id for keys already looked up, by exact spelling.
-#[derive(Clone, Debug, Default)]
-struct KeyCache {
-    map: rustc_hash::FxHashMap<Box<str>, u32>,
-}
-
-/// Entries beyond this are looked up in the names table every time.
-const KEY_CACHE_CAP: usize = 4096;
-
-impl KeyCache {
-    #[inline]
-    fn get_or_insert(&mut self, key: &str, lookup: impl FnOnce() -> u32) -> u32 {
-        if let Some(id) = self.map.get(key) {
-            return *id;
-        }
-        let id = lookup();
-        if self.map.len() < KEY_CACHE_CAP {
-            self.map.insert(key.into(), id);
-        }
-        id
-    }
 }
 
 fn append(buf: &mut String, s: &str) -> Span {

@@ -143,6 +143,39 @@ fn folded_hash(name: &str) -> u64 {
     h.finish()
 }
 
+/// Values derived from a name, remembered by the name's exact spelling:
+/// records repeat their keys, so the derivation (a case-folded lookup, a
+/// lower-cased copy) runs once per spelling. Bounded, because hostile input
+/// may bring a new key in every record: past `cap` entries the derivation
+/// just runs every time.
+#[derive(Clone, Debug)]
+pub struct SpellingCache<V> {
+    map: rustc_hash::FxHashMap<Box<str>, V>,
+    cap: usize,
+}
+
+impl<V: Copy> SpellingCache<V> {
+    pub fn new(cap: usize) -> Self {
+        SpellingCache {
+            map: Default::default(),
+            cap,
+        }
+    }
+
+    /// The value for `name`, derived by `derive` the first time.
+    #[inline]
+    pub fn get_or_insert_with(&mut self, name: &str, derive: impl FnOnce() -> V) -> V {
+        if let Some(v) = self.map.get(name) {
+            return *v;
+        }
+        let v = derive();
+        if self.map.len() < self.cap {
+            self.map.insert(name.into(), v);
+        }
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,7 +22,7 @@ mod time;
 pub use alert::{Alert, Level, RuleMeta};
 pub use detector::Detector;
 pub use event::{Event, EventKind, LogSource, ValueKind, ValueRef, Values};
-pub use fields::{well_known, FieldId, FieldNames};
+pub use fields::{well_known, FieldId, FieldNames, SpellingCache};
 pub use stateful::{
     Collector, Findings, Stamped, StatefulDetector, StatefulRunner, DEFAULT_FACT_CAP,
 };

@@ -10,7 +10,7 @@
 
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
-use vigie_core::Event;
+use vigie_core::{Event, SpellingCache};
 
 /// Which log an event is, for the identity detectors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,39 +255,36 @@ enum Role {
 }
 
 /// Roles of keys by exact spelling, so that the keys every record repeats
-/// are neither copied nor lower-cased again (bounded: hostile input may
-/// bring a new key in every record).
-#[derive(Default)]
+/// are neither copied nor lower-cased again.
 struct KeyRoles {
-    known: FxHashMap<Box<str>, Role>,
+    known: SpellingCache<Role>,
     scratch: String,
 }
 
 const KEY_ROLES_CAP: usize = 8192;
 
 thread_local! {
-    static KEY_ROLES: std::cell::RefCell<KeyRoles> = std::cell::RefCell::new(KeyRoles::default());
+    static KEY_ROLES: std::cell::RefCell<KeyRoles> = std::cell::RefCell::new(KeyRoles {
+        known: SpellingCache::new(KEY_ROLES_CAP),
+        scratch: String::new(),
+    });
 }
 
 impl KeyRoles {
     fn of(&mut self, name: &str) -> Role {
-        if let Some(role) = self.known.get(name) {
-            return *role;
-        }
-        self.scratch.clear();
-        self.scratch.push_str(name);
-        self.scratch.make_ascii_lowercase();
-        let role = match strip_prefix(&self.scratch) {
-            "operationproperties.name" => Role::AccessName,
-            "operationproperties.value" => Role::AccessValue,
-            bare => table()
-                .get(bare)
-                .map_or(Role::None, |&(slot, rank)| Role::Slot(slot, rank)),
-        };
-        if self.known.len() < KEY_ROLES_CAP {
-            self.known.insert(name.into(), role);
-        }
-        role
+        let scratch = &mut self.scratch;
+        self.known.get_or_insert_with(name, || {
+            scratch.clear();
+            scratch.push_str(name);
+            scratch.make_ascii_lowercase();
+            match strip_prefix(scratch) {
+                "operationproperties.name" => Role::AccessName,
+                "operationproperties.value" => Role::AccessValue,
+                bare => table()
+                    .get(bare)
+                    .map_or(Role::None, |&(slot, rank)| Role::Slot(slot, rank)),
+            }
+        })
     }
 }
 

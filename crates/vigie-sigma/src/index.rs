@@ -335,18 +335,12 @@ impl CandidateIndex {
             };
             match fi.field {
                 Some(field) => ctx.values(field).for_each(|v| visit(v.lower)),
+                // Keywords (never exact witnesses): one scan of all values,
+                // end to end. A literal spanning two values only adds a
+                // candidate.
                 None => {
-                    // Keywords: one scan of all values, end to end. A
-                    // literal spanning two values only adds a candidate.
                     if let Some(s) = &fi.substrings {
                         s.scan(ctx.event.all_lower().as_bytes(), &mut offer);
-                    }
-                    if !fi.exact.is_empty() {
-                        ctx.event.iter().for_each(|(_, v)| {
-                            if let Some(rules) = fi.exact.get(v.lower.as_bytes()) {
-                                rules.iter().for_each(|&r| offer(r));
-                            }
-                        });
                     }
                 }
             }
