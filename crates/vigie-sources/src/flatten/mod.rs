@@ -1,9 +1,11 @@
 //! JSON to [`Event`] in one pass: a serde `DeserializeSeed`/`Visitor` pair
 //! that walks the text and pushes every scalar straight into a reused
 //! `Event` under its dotted path. Keys and strings arrive as `&str`
-//! (borrowed from the input when they hold no escape, else from serde_json's
-//! scratch buffer), so a record costs no allocation once the buffers have
-//! grown, and no `serde_json::Value` tree is ever built.
+//! (borrowed from the input when they hold no escape, else from the
+//! reader's scratch buffer), so a record costs no allocation once the
+//! buffers have grown, and no `serde_json::Value` tree is ever built.
+//! Whole records are read by the fast reader of [`fast`] first, and by
+//! serde_json when it declines (see there).
 //!
 //! Shapes:
 //! * nested objects give dotted keys (`properties.userPrincipalName`);
@@ -25,8 +27,10 @@ use vigie_core::{Event, FieldNames, ValueKind};
 
 use crate::windows::{self, RecState};
 
+mod fast;
 mod walk;
 
+use fast::FastReader;
 use walk::{Cx, Split, ValueSeed};
 
 /// Where the walker is; decides how child keys become field names.
@@ -230,6 +234,8 @@ pub(crate) struct Outcome {
 pub(crate) struct Flattener {
     root: Record,
     elem: Record,
+    /// The fast reader's buffer for strings with escapes.
+    scratch: String,
 }
 
 impl Flattener {
@@ -237,6 +243,7 @@ impl Flattener {
         Flattener {
             root: Record::new(names, max_record_bytes),
             elem: Record::new(names, max_record_bytes),
+            scratch: String::new(),
         }
     }
 
@@ -282,14 +289,47 @@ impl Flattener {
         bytes: &[u8],
         emit: &mut dyn FnMut(&mut Event),
     ) -> Result<Outcome, serde_json::Error> {
-        // One bulk UTF-8 check lets serde_json skip its per-string one; on
-        // invalid UTF-8 the slice reader finds where, for the message.
+        // One bulk UTF-8 check lets both readers skip their per-string one;
+        // on invalid UTF-8 serde_json's slice reader finds where, for the
+        // message.
         let outcome = match std::str::from_utf8(bytes) {
             Ok(text) => {
-                let mut de = serde_json::Deserializer::from_str(text);
-                let outcome = self.parse(&mut de, emit)?;
-                de.end()?;
-                outcome
+                let mut emitted = 0u64;
+                let fast = {
+                    let mut scratch = std::mem::take(&mut self.scratch);
+                    let mut reader = FastReader::new(text, &mut scratch);
+                    let mut counting = |ev: &mut Event| {
+                        emitted += 1;
+                        emit(ev)
+                    };
+                    let result = self
+                        .parse(&mut reader, &mut counting)
+                        .and_then(|outcome| reader.end().map(|()| outcome));
+                    self.scratch = scratch;
+                    result
+                };
+                match fast {
+                    Ok(outcome) => outcome,
+                    // Anything the fast reader does not take (bad input
+                    // included) is read again by serde_json, which gives
+                    // the same events and its own error message. Records
+                    // of an envelope that the fast pass already emitted
+                    // are not emitted twice.
+                    Err(fast::Bail) => {
+                        let mut skip = emitted;
+                        let mut rest = |ev: &mut Event| {
+                            if skip > 0 {
+                                skip -= 1;
+                            } else {
+                                emit(ev)
+                            }
+                        };
+                        let mut de = serde_json::Deserializer::from_str(text);
+                        let outcome = self.parse(&mut de, &mut rest)?;
+                        de.end()?;
+                        outcome
+                    }
+                }
             }
             Err(_) => {
                 let mut de = serde_json::Deserializer::from_slice(bytes);

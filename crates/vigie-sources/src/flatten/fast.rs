@@ -1,0 +1,674 @@
+//! The hot-path JSON reader: a minimal serde `Deserializer` over a whole
+//! record already known to be UTF-8, made for the flattener's walk.
+//!
+//! Why not serde_json alone: on Windows events (paths full of `\\`,
+//! rendered messages full of `\r\n\t`) serde_json spent about 12
+//! instructions per input byte on strings — a third of a hunt. This reader
+//! finds string ends with `memchr` (SIMD), unescapes run by run, and hands
+//! out strings without escapes as borrowed slices.
+//!
+//! It is deliberately *strict and partial*: anything it does not handle
+//! itself — any syntax error, a lone surrogate escape, nesting deeper than
+//! [`MAX_DEPTH`], and every number other than a plain non-negative integer
+//! — either goes to serde_json (numbers: the token's text is parsed by
+//! serde_json, so its value is serde_json's to the bit) or fails with
+//! [`Bail`]. On `Bail` the caller reads the record again with serde_json,
+//! which gives the same events and, for bad input, serde_json's own error
+//! message with its position. The one rule that keeps this safe: the
+//! reader never accepts a text serde_json rejects, and what it accepts it
+//! reads exactly as serde_json does (checked against serde_json over the
+//! test corpora and mutated inputs in the tests below).
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::forward_to_deserialize_any;
+
+/// Shallower than serde_json's own limit (128), so that every text this
+/// reader accepts is within serde_json's limit too.
+const MAX_DEPTH: u32 = 100;
+
+/// "Read this record with serde_json instead": the fast reader's only
+/// error. The visitors' own errors (record too large, not an object) are
+/// turned into it too; serde_json then reports them with a position.
+#[derive(Debug)]
+pub(crate) struct Bail;
+
+impl fmt::Display for Bail {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("not read by the fast JSON reader")
+    }
+}
+
+impl std::error::Error for Bail {}
+
+impl de::Error for Bail {
+    fn custom<T: fmt::Display>(_msg: T) -> Self {
+        Bail
+    }
+}
+
+/// A reader over one JSON text. `scratch` receives strings with escapes.
+pub(crate) struct FastReader<'de, 's> {
+    text: &'de str,
+    pos: usize,
+    depth: u32,
+    scratch: &'s mut String,
+}
+
+/// A string as read: borrowed from the input, or unescaped into scratch.
+enum Text<'de> {
+    Borrowed(&'de str),
+    Scratch,
+}
+
+impl<'de, 's> FastReader<'de, 's> {
+    pub(crate) fn new(text: &'de str, scratch: &'s mut String) -> Self {
+        FastReader {
+            text,
+            pos: 0,
+            depth: 0,
+            scratch,
+        }
+    }
+
+    /// Succeeds when only whitespace follows the value read.
+    pub(crate) fn end(&mut self) -> Result<(), Bail> {
+        self.skip_ws();
+        if self.pos == self.text.len() {
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        let bytes = self.text.as_bytes();
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// Consumes `word` (a literal such as `true`) at the current position.
+    fn literal(&mut self, word: &[u8]) -> Result<(), Bail> {
+        let bytes = self.text.as_bytes();
+        if bytes.get(self.pos..self.pos + word.len()) == Some(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    /// Reads the string whose opening quote is at the current position.
+    fn string(&mut self) -> Result<Text<'de>, Bail> {
+        let text = self.text;
+        let bytes = text.as_bytes();
+        let start = self.pos + 1;
+        let (end, stop) = run_end(bytes, start)?;
+        if stop == b'"' {
+            self.pos = end + 1;
+            // Quote and backslash are ASCII, so the slice is on char
+            // boundaries: `get` checks that in O(1), without re-validating.
+            return text.get(start..end).map(Text::Borrowed).ok_or(Bail);
+        }
+        self.scratch.clear();
+        self.scratch.push_str(text.get(start..end).ok_or(Bail)?);
+        let mut at = end;
+        loop {
+            // `bytes[at]` is a backslash.
+            at = self.escape(bytes, at + 1)?;
+            let (end, stop) = run_end(bytes, at)?;
+            self.scratch.push_str(text.get(at..end).ok_or(Bail)?);
+            if stop == b'"' {
+                self.pos = end + 1;
+                return Ok(Text::Scratch);
+            }
+            at = end;
+        }
+    }
+
+    /// Decodes the escape whose letter is at `at` into scratch; returns the
+    /// position after it.
+    fn escape(&mut self, bytes: &[u8], at: usize) -> Result<usize, Bail> {
+        let decoded = match bytes.get(at).ok_or(Bail)? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let unit = hex4(bytes, at + 1)?;
+                let (c, next) = match unit {
+                    // A high surrogate must be followed by `\u` and a low one.
+                    0xD800..=0xDBFF => {
+                        if bytes.get(at + 5..at + 7) != Some(b"\\u") {
+                            return Err(Bail);
+                        }
+                        let low = hex4(bytes, at + 7)?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(Bail);
+                        }
+                        let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                        (char::from_u32(code).ok_or(Bail)?, at + 11)
+                    }
+                    // Lone low surrogate: serde_json's call.
+                    0xDC00..=0xDFFF => return Err(Bail),
+                    _ => (char::from_u32(unit).ok_or(Bail)?, at + 5),
+                };
+                self.scratch.push(c);
+                return Ok(next);
+            }
+            _ => return Err(Bail),
+        };
+        self.scratch.push(decoded);
+        Ok(at + 1)
+    }
+
+    /// Reads a number: plain non-negative integers here, every other form
+    /// by serde_json from the token's text.
+    fn number<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Bail> {
+        let bytes = self.text.as_bytes();
+        let start = self.pos;
+        let mut end = start;
+        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = bytes.get(end) {
+            end += 1;
+        }
+        self.pos = end;
+        let token = self.text.get(start..end).ok_or(Bail)?;
+        let plain = token.bytes().all(|b| b.is_ascii_digit())
+            && token.len() <= 19
+            && (token.len() == 1 || !token.starts_with('0'));
+        if plain {
+            let value = token
+                .bytes()
+                .fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+            return visitor.visit_u64(value);
+        }
+        let mut de = serde_json::Deserializer::from_str(token);
+        let value = de.deserialize_any(visitor).map_err(|_| Bail)?;
+        de.end().map_err(|_| Bail)?;
+        Ok(value)
+    }
+
+    fn nest(&mut self) -> Result<(), Bail> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            Err(Bail)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// From `from` (inside a string), the position of the next quote or
+/// backslash and which it is. Raw control characters are not JSON.
+///
+/// Eight bytes at a time with the "has a zero byte" bit trick: strings
+/// here are short (a few dozen bytes between escapes), where a SIMD
+/// search's set-up costs more than it saves.
+#[inline]
+fn run_end(bytes: &[u8], from: usize) -> Result<(usize, u8), Bail> {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let quote = x ^ QUOTES;
+        let backslash = x ^ BACKSLASHES;
+        // A byte's high bit is set where it is zero (resp. below 0x20);
+        // borrows can only flag bytes after the first real one, so the
+        // lowest flag is exact.
+        let hits = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (x.wrapping_sub(ONES * 0x20) & !x))
+            & HIGH;
+        if hits != 0 {
+            at += (hits.trailing_zeros() / 8) as usize;
+            break;
+        }
+        at += 8;
+    }
+    while let Some(&b) = bytes.get(at) {
+        match b {
+            b'"' | b'\\' => return Ok((at, b)),
+            0..=0x1f => return Err(Bail),
+            _ => at += 1,
+        }
+    }
+    Err(Bail)
+}
+
+fn hex4(bytes: &[u8], at: usize) -> Result<u32, Bail> {
+    let digits = bytes.get(at..at + 4).ok_or(Bail)?;
+    digits.iter().try_fold(0u32, |n, &b| {
+        let d = (b as char).to_digit(16).ok_or(Bail)?;
+        Ok(n * 16 + d)
+    })
+}
+
+impl<'de> Deserializer<'de> for &mut FastReader<'de, '_> {
+    type Error = Bail;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Bail> {
+        self.skip_ws();
+        match self.peek().ok_or(Bail)? {
+            b'"' => match self.string()? {
+                Text::Borrowed(s) => visitor.visit_borrowed_str(s),
+                Text::Scratch => visitor.visit_str(self.scratch.as_str()),
+            },
+            b'{' => {
+                self.pos += 1;
+                self.nest()?;
+                let mut closed = false;
+                let value = visitor.visit_map(Entries {
+                    reader: &mut *self,
+                    first: true,
+                    closed: &mut closed,
+                })?;
+                self.depth -= 1;
+                if closed {
+                    Ok(value)
+                } else {
+                    Err(Bail)
+                }
+            }
+            b'[' => {
+                self.pos += 1;
+                self.nest()?;
+                let mut closed = false;
+                let value = visitor.visit_seq(Elements {
+                    reader: &mut *self,
+                    first: true,
+                    closed: &mut closed,
+                })?;
+                self.depth -= 1;
+                if closed {
+                    Ok(value)
+                } else {
+                    Err(Bail)
+                }
+            }
+            b't' => {
+                self.literal(b"true")?;
+                visitor.visit_bool(true)
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                visitor.visit_bool(false)
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                visitor.visit_unit()
+            }
+            b'-' | b'0'..=b'9' => self.number(visitor),
+            _ => Err(Bail),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Bail> {
+        self.skip_ws();
+        if self.peek() == Some(b'n') {
+            self.literal(b"null")?;
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+/// The members of an object; `closed` is set on its closing brace.
+struct Entries<'r, 'de, 's> {
+    reader: &'r mut FastReader<'de, 's>,
+    first: bool,
+    closed: &'r mut bool,
+}
+
+impl<'de> MapAccess<'de> for Entries<'_, 'de, '_> {
+    type Error = Bail;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Bail> {
+        let r = &mut *self.reader;
+        r.skip_ws();
+        match r.peek() {
+            Some(b'}') => {
+                r.pos += 1;
+                *self.closed = true;
+                return Ok(None);
+            }
+            Some(b',') if !self.first => {
+                r.pos += 1;
+                r.skip_ws();
+            }
+            Some(b'"') if self.first => {}
+            _ => return Err(Bail),
+        }
+        self.first = false;
+        if r.peek() != Some(b'"') {
+            return Err(Bail);
+        }
+        let key = seed.deserialize(&mut *r)?;
+        r.skip_ws();
+        r.literal(b":")?;
+        Ok(Some(key))
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Bail> {
+        seed.deserialize(&mut *self.reader)
+    }
+}
+
+/// The elements of an array; `closed` is set on its closing bracket.
+struct Elements<'r, 'de, 's> {
+    reader: &'r mut FastReader<'de, 's>,
+    first: bool,
+    closed: &'r mut bool,
+}
+
+impl<'de> SeqAccess<'de> for Elements<'_, 'de, '_> {
+    type Error = Bail;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Bail> {
+        let r = &mut *self.reader;
+        r.skip_ws();
+        match r.peek() {
+            Some(b']') => {
+                r.pos += 1;
+                *self.closed = true;
+                return Ok(None);
+            }
+            Some(b',') if !self.first => r.pos += 1,
+            Some(_) if self.first => {}
+            _ => return Err(Bail),
+        }
+        self.first = false;
+        seed.deserialize(&mut *r).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use serde::Deserialize;
+    use serde_json::Value;
+    use vigie_core::{Event, FieldNames, ValueKind};
+
+    use super::*;
+    use crate::flatten::Flattener;
+
+    /// What the fast reader makes of a text, as a `serde_json::Value`;
+    /// `None` when it bails.
+    fn fast_value(text: &str) -> Option<Value> {
+        let mut scratch = String::new();
+        let mut reader = FastReader::new(text, &mut scratch);
+        let value = Value::deserialize(&mut reader).ok()?;
+        reader.end().ok()?;
+        Some(value)
+    }
+
+    /// The fast reader either bails or reads exactly what serde_json reads.
+    fn agrees(text: &str) -> bool {
+        match fast_value(text) {
+            None => true,
+            Some(fast) => serde_json::from_str::<Value>(text).ok() == Some(fast),
+        }
+    }
+
+    #[test]
+    fn reads_what_serde_json_reads() {
+        let texts = [
+            r#"{"a":"x","b":[1,2,{"c":null}],"d":true,"e":false}"#,
+            r#" { "path" : "C:\\Windows\\System32\\cmd.exe" , "m":"a\r\n\tb" } "#,
+            r#"{"u":"\u00e9\u4e2d\ud83d\ude00\u0000","q":"\"\/\b\f"}"#,
+            r#"{"n":[0,7,18446744073709551615,18446744073709551616,-0,-12,1.5,-2.5e-3,1E300,0.1]}"#,
+            r#"[{"a":1},{"b":2},3,"x",[]]"#,
+            r#"{"":"","k":{}}"#,
+            "\"caf\u{e9} \u{1F600}\"",
+        ];
+        for text in texts {
+            let fast = fast_value(text);
+            assert!(fast.is_some(), "fast reader bailed on {text}");
+            assert_eq!(fast, serde_json::from_str::<Value>(text).ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn bails_on_what_serde_json_rejects() {
+        let bad = [
+            "",
+            " ",
+            "{",
+            "}",
+            "[1,]",
+            "[,1]",
+            "{\"a\":1,}",
+            "{,}",
+            "{\"a\" 1}",
+            "{\"a\":}",
+            "{1:2}",
+            "[01]",
+            "[1.]",
+            "[.5]",
+            "[-]",
+            "[1e]",
+            "[+1]",
+            "[1-2]",
+            "tru",
+            "nul",
+            "truex",
+            "\"a\u{1}b\"",
+            "\"a\tb\"",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "\"\\u12G4\"",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "\"\\ud800\\u0041\"",
+            "\"abc",
+            "\"abc\\",
+            "{} {}",
+            "[1] x",
+            "NaN",
+            "[Infinity]",
+            "{'a':1}",
+            "[1E400]",
+        ];
+        for text in bad {
+            assert!(serde_json::from_str::<Value>(text).is_err(), "{text:?}");
+            assert_eq!(fast_value(text), None, "fast reader accepted {text:?}");
+        }
+        // Deeper than the fast reader goes: serde_json's to read.
+        let deep = "[".repeat(120) + &"]".repeat(120);
+        assert_eq!(fast_value(&deep), None);
+        assert!(serde_json::from_str::<Value>(&deep).is_ok());
+    }
+
+    /// A tiny deterministic generator, so failures can be replayed.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    /// Byte-level damage an exporter or an attacker could do to a record.
+    fn mutate(text: &str, rng: &mut Rng) -> Vec<u8> {
+        const PIECES: [&[u8]; 16] = [
+            b"\"", b"\\", b"{", b"}", b"[", b"]", b",", b":", b"0", b"-", b"e", b".", b"\\u",
+            b"\\ud83d", b"\x01", b" ",
+        ];
+        let mut bytes = text.as_bytes().to_vec();
+        for _ in 0..1 + rng.below(3) {
+            let at = rng.below(bytes.len() + 1);
+            match rng.below(4) {
+                0 if at < bytes.len() => {
+                    bytes.remove(at);
+                }
+                1 => {
+                    let piece = PIECES[rng.below(PIECES.len())];
+                    bytes.splice(at..at, piece.iter().copied());
+                }
+                2 => bytes.truncate(at),
+                _ if at < bytes.len() => {
+                    let piece = PIECES[rng.below(PIECES.len())];
+                    bytes[at] = piece[0];
+                }
+                _ => {}
+            }
+        }
+        bytes
+    }
+
+    type Flat = Vec<Vec<(String, String, ValueKind)>>;
+
+    fn collect(events: &mut Flat) -> impl FnMut(&mut Event) + '_ {
+        |ev: &mut Event| {
+            events.push(
+                ev.iter()
+                    .map(|(k, v)| (k.to_owned(), v.text.to_owned(), v.kind))
+                    .collect(),
+            )
+        }
+    }
+
+    /// Events and outcome of `parse_record` (fast reader, serde_json on bail).
+    fn with_fast(fl: &mut Flattener, bytes: &[u8]) -> (Flat, Result<u64, String>) {
+        let mut events = Vec::new();
+        let result = fl.parse_record(bytes, &mut collect(&mut events));
+        (events, result.map(|o| o.skipped).map_err(|e| e.to_string()))
+    }
+
+    /// The same with serde_json alone, as before the fast reader existed.
+    fn with_serde(fl: &mut Flattener, bytes: &[u8]) -> (Flat, Result<u64, String>) {
+        let mut events = Vec::new();
+        let mut emit = collect(&mut events);
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let result = fl.parse(&mut de, &mut emit).and_then(|outcome| {
+            de.end()?;
+            if outcome.root_pending {
+                fl.emit_root(&mut emit);
+            }
+            Ok(outcome.skipped)
+        });
+        drop(emit);
+        (events, result.map_err(|e| e.to_string()))
+    }
+
+    fn corpus_files() -> Vec<PathBuf> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+        let mut files = Vec::new();
+        let mut dirs = vec![root.join("jsonl"), root.join("cloud")];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path
+                    .extension()
+                    .is_some_and(|e| e == "json" || e == "jsonl" || e == "ndjson")
+                {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    /// Every record of the shared corpora, and damaged copies of a sample
+    /// of them: the flattener with the fast reader gives the same events
+    /// and the same errors as with serde_json alone, and the fast reader
+    /// never accepts a text serde_json rejects.
+    #[test]
+    fn corpora_flatten_as_with_serde_json() {
+        let files = corpus_files();
+        if files.is_empty() {
+            eprintln!("skipping: ../shared/data/jsonl and cloud not found");
+            return;
+        }
+        let names = Arc::new(FieldNames::new());
+        let mut fast = Flattener::new(&names, 1 << 24);
+        let mut serde = Flattener::new(&names, 1 << 24);
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let (mut records, mut mutants) = (0, 0);
+        for file in &files {
+            let Ok(data) = std::fs::read(file) else {
+                continue;
+            };
+            // JSON-lines files record by record; documents whole.
+            let lines: Vec<&[u8]> = if data.iter().filter(|&&b| b == b'\n').count() > 1
+                && data.first() == Some(&b'{')
+            {
+                data.split(|&b| b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .collect()
+            } else {
+                vec![data.as_slice()]
+            };
+            for line in lines {
+                records += 1;
+                let want = with_serde(&mut serde, line);
+                assert_eq!(with_fast(&mut fast, line), want, "{}", file.display());
+                if records % 7 != 0 {
+                    continue;
+                }
+                let Ok(text) = std::str::from_utf8(line) else {
+                    continue;
+                };
+                for _ in 0..12 {
+                    let damaged = mutate(text, &mut rng);
+                    mutants += 1;
+                    let want = with_serde(&mut serde, &damaged);
+                    assert_eq!(
+                        with_fast(&mut fast, &damaged),
+                        want,
+                        "{}: {}",
+                        file.display(),
+                        String::from_utf8_lossy(&damaged)
+                    );
+                    if let Ok(damaged) = std::str::from_utf8(&damaged) {
+                        assert!(agrees(damaged), "{damaged}");
+                    }
+                }
+            }
+        }
+        assert!(records > 1000, "only {records} records read");
+        eprintln!("{records} records and {mutants} damaged copies compared");
+    }
+}
