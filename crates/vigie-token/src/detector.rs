@@ -10,7 +10,7 @@ use vigie_core::{Alert, Detector, Event, Level, RuleMeta, ValueKind};
 use crate::findings::{Finding, FindingKind};
 use crate::jwt::{token_digest, Jwt};
 use crate::redact::redact_alert;
-use crate::scan::find_tokens;
+use crate::scan::{find_tokens, may_hold_token};
 use crate::store::KeyStore;
 use crate::verify::{verify, Verdict, VerifyOptions, CLOCK_SKEW_SECONDS};
 
@@ -102,6 +102,9 @@ impl Detector for TokenDetector {
     }
 
     fn detect(&self, event: &Event, emit: &mut dyn FnMut(Alert)) {
+        if !may_hold_token(event.all_lower()) {
+            return;
+        }
         // Empty until a token shows up: events without one allocate nothing.
         let mut seen: Vec<[u8; 32]> = Vec::new();
         let seen_at = event.timestamp.map(|micros| micros.div_euclid(1_000_000));

@@ -16,6 +16,17 @@ fn finder() -> &'static Finder<'static> {
     FINDER.get_or_init(|| Finder::new(b"eyJ"))
 }
 
+/// Whether an event may carry a token, from its lower-cased values end to
+/// end ([`vigie_core::Event::all_lower`]): one search per event instead of
+/// one per value. Every `eyJ` lower-cases to `eyj`, so `false` is certain.
+pub fn may_hold_token(all_lower: &str) -> bool {
+    static LOWER: OnceLock<Finder<'static>> = OnceLock::new();
+    LOWER
+        .get_or_init(|| Finder::new(b"eyj"))
+        .find(all_lower.as_bytes())
+        .is_some()
+}
+
 fn is_b64url(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
@@ -103,5 +114,15 @@ mod tests {
         }
         // Non-ASCII around a token is fine.
         assert!(has_token(&format!("é{T}é")));
+    }
+
+    #[test]
+    fn event_prefilter_never_hides_a_token() {
+        let names = std::sync::Arc::new(vigie_core::FieldNames::new());
+        let mut event = vigie_core::Event::new(names);
+        event.push("Message", "Ünïcode then a Bearer ", vigie_core::ValueKind::Str);
+        assert!(!may_hold_token(event.all_lower()));
+        event.push("Header", &format!("Authorization: Bearer {T}"), vigie_core::ValueKind::Str);
+        assert!(may_hold_token(event.all_lower()));
     }
 }
