@@ -80,10 +80,14 @@ pub(crate) fn top_slot(key: &str) -> Option<usize> {
         16 => &[13],
         _ => return None,
     };
-    candidates
-        .iter()
-        .copied()
-        .find(|&slot| TOP_KEYS[slot].eq_ignore_ascii_case(key))
+    // Keys of one length mostly differ in their first byte: compare that
+    // before the whole key.
+    let first = key.as_bytes().first()?.to_ascii_lowercase();
+    candidates.iter().copied().find(|&slot| {
+        let name = TOP_KEYS[slot];
+        name.as_bytes().first().map(u8::to_ascii_lowercase) == Some(first)
+            && name.eq_ignore_ascii_case(key)
+    })
 }
 
 /// What a source noted while filling an event, for [`finish`].

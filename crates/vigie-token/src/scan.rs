@@ -120,9 +120,17 @@ mod tests {
     fn event_prefilter_never_hides_a_token() {
         let names = std::sync::Arc::new(vigie_core::FieldNames::new());
         let mut event = vigie_core::Event::new(names);
-        event.push("Message", "Ünïcode then a Bearer ", vigie_core::ValueKind::Str);
+        event.push(
+            "Message",
+            "Ünïcode then a Bearer ",
+            vigie_core::ValueKind::Str,
+        );
         assert!(!may_hold_token(event.all_lower()));
-        event.push("Header", &format!("Authorization: Bearer {T}"), vigie_core::ValueKind::Str);
+        event.push(
+            "Header",
+            &format!("Authorization: Bearer {T}"),
+            vigie_core::ValueKind::Str,
+        );
         assert!(may_hold_token(event.all_lower()));
     }
 }
