@@ -35,8 +35,8 @@ use crate::regex_literals::MIN_LITERAL;
 /// The lower-case literals one of which a value matcher requires, each
 /// with whether it must be the whole value.
 fn literals_of(m: &ValueMatcher) -> Option<Vec<(Vec<u8>, bool)>> {
-    let m = match m {
-        ValueMatcher::Str { m, .. } => m,
+    let (m, cased) = match m {
+        ValueMatcher::Str { m, cased } => (m, *cased),
         ValueMatcher::Regex(r) => {
             let literals = r.literals.as_ref()?;
             return Some(literals.iter().map(|l| (l.clone(), false)).collect());
@@ -59,14 +59,21 @@ fn literals_of(m: &ValueMatcher) -> Option<Vec<(Vec<u8>, bool)>> {
         other => (other.required_literal()?.to_vec(), false),
     };
     if !bytes.is_ascii() {
-        // The matcher finds the literal in the lower-cased value, so any
-        // run of it is there too; ASCII runs need no case mapping (windash
-        // dashes, typographic quotes in descriptions).
-        let run = bytes
-            .split(|b| !b.is_ascii())
-            .max_by_key(|run| run.len())
-            .filter(|run| run.len() >= MIN_LITERAL)?;
-        return Some(vec![(run.to_ascii_lowercase(), false)]);
+        // Case-insensitive matchers search the (already lower-cased)
+        // literal in the lower-cased value: it is a witness as it is.
+        // `cased` ones search the original text; the lower-cased value then
+        // holds the literal lower-cased char by char, as `Event` lower-cases
+        // values (char-wise lower-casing commutes with concatenation, so a
+        // substring stays a substring). Emoji, Cyrillic homoglyphs and the
+        // right-to-left override are then indexed like any literal.
+        let text = std::str::from_utf8(&bytes).ok()?;
+        let lowered: String = if cased {
+            text.chars().flat_map(char::to_lowercase).collect()
+        } else {
+            text.to_owned()
+        };
+        let min = if exact { 1 } else { MIN_LITERAL };
+        return (lowered.len() >= min).then(|| vec![(lowered.into_bytes(), exact)]);
     }
     // An exact value may be short: a whole-value lookup costs the same.
     let min = if exact { 1 } else { MIN_LITERAL };

@@ -457,8 +457,9 @@ fn long_contains_lists_mixed_with_other_alternatives() {
     assert!(!hits(&set, &[("CommandLine", "aabbcc")]));
 }
 
-/// Non-ASCII literals are indexed by their longest ASCII run: the rule must
-/// still meet the events it matches (typographic quotes, windash dashes).
+/// Non-ASCII literals are indexed as they are (lower-cased char by char
+/// for `cased` matchers): the rule must still meet the events it matches
+/// (typographic quotes, windash dashes, emoji, homoglyphs, bidi controls).
 #[test]
 fn non_ascii_literals_still_reach_their_rules() {
     let set = rule("  selection:\n    Description: 'GnuPG’s OpenPGP tool'\n  condition: selection");
@@ -470,4 +471,24 @@ fn non_ascii_literals_still_reach_their_rules() {
     assert!(hits(&set, &[("CommandLine", "findstr –i lsass.exe")]));
     assert!(hits(&set, &[("CommandLine", "findstr -i LSASS.EXE")]));
     assert!(!hits(&set, &[("CommandLine", "findstr lsass.exe")]));
+    // Only non-ASCII in the literal: emoji, Cyrillic, right-to-left override.
+    let set = rule(
+        "  selection:\n    CommandLine|contains:\n      - '😀'\n      - \"\\u0410\"\n      - \"\\u202e\"\n  condition: selection",
+    );
+    assert!(hits(&set, &[("CommandLine", "echo 😀")]));
+    assert!(hits(&set, &[("CommandLine", "p\u{0430}ypal.exe")]));
+    assert!(hits(&set, &[("CommandLine", "P\u{0410}YPAL.EXE")]));
+    assert!(hits(&set, &[("CommandLine", "invoice\u{202e}fdp.exe")]));
+    assert!(!hits(&set, &[("CommandLine", "paypal.exe")]));
+    // `cased`: the original text must hold the literal as written.
+    let set = rule(
+        "  selection:\n    CommandLine|contains|cased: \"\\u0410\\u0412\"\n  condition: selection",
+    );
+    assert!(hits(&set, &[("CommandLine", "x\u{0410}\u{0412}y")]));
+    assert!(!hits(&set, &[("CommandLine", "x\u{0430}\u{0432}y")]));
+    // Equality with a non-ASCII value, either case.
+    let set = rule("  selection:\n    Product: 'ΣΥΣΤΗΜΑ'\n  condition: selection");
+    assert!(hits(&set, &[("Product", "συστημα")]));
+    assert!(hits(&set, &[("Product", "ΣΥΣΤΗΜΑ")]));
+    assert!(!hits(&set, &[("Product", "ΣΥΣΤΗΜΑ 2")]));
 }
