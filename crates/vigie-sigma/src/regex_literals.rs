@@ -6,6 +6,7 @@
 //! of them must then occur in the lower-cased value.
 
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, HirKind};
 
 /// Literals shorter than this say too little to be worth indexing.
 pub const MIN_LITERAL: usize = 2;
@@ -67,7 +68,55 @@ pub fn required_literals(pattern: &str, flags: &str, min_len: usize) -> Option<V
             best = Some(set);
         }
     }
+    // A literal every match contains somewhere in the middle (`&&` in
+    // `(?i)set.*&&\s?set`, whose prefix `set` is no witness: `ſ` folds to
+    // `s`): matched byte for byte in the original text, so lower-cased
+    // char by char, as event values are, it is in the lower-cased value.
+    if let Some(inner) = required_inner(&hir)
+        .and_then(|l| String::from_utf8(l).ok())
+        .map(|l| l.chars().flat_map(char::to_lowercase).collect::<String>())
+        .filter(|l| l.len() >= min_len)
+    {
+        let shortest = |s: &Vec<Vec<u8>>| s.iter().map(Vec::len).min().unwrap_or(0);
+        if best.as_ref().is_none_or(|b| inner.len() > shortest(b)) {
+            best = Some(vec![inner.into_bytes()]);
+        }
+    }
     best
+}
+
+/// The longest literal that every match of `hir` contains: literals of a
+/// concatenation (or of a group or a repetition of at least one, within
+/// one) are each required; alternations and optional parts are not.
+fn required_inner(hir: &Hir) -> Option<Vec<u8>> {
+    match hir.kind() {
+        HirKind::Literal(lit) => Some(lit.0.to_vec()),
+        HirKind::Capture(group) => required_inner(&group.sub),
+        HirKind::Repetition(rep) if rep.min >= 1 => required_inner(&rep.sub),
+        HirKind::Concat(items) => {
+            let mut best: Option<Vec<u8>> = None;
+            let mut keep = |candidate: Option<Vec<u8>>| {
+                if let Some(c) = candidate {
+                    if best.as_ref().is_none_or(|b| c.len() > b.len()) {
+                        best = Some(c);
+                    }
+                }
+            };
+            // Adjacent literals are one longer literal.
+            let mut run: Vec<u8> = Vec::new();
+            for item in items {
+                if let HirKind::Literal(lit) = item.kind() {
+                    run.extend_from_slice(&lit.0);
+                    continue;
+                }
+                keep((!run.is_empty()).then(|| std::mem::take(&mut run)));
+                keep(required_inner(item));
+            }
+            keep((!run.is_empty()).then_some(run));
+            best
+        }
+        _ => None,
+    }
 }
 
 /// Drops literals that contain another one of the set at the same end:
@@ -114,6 +163,30 @@ mod tests {
         // Case variants fold into one literal.
         assert_eq!(lits("(?i)IpConfig", ""), Some(vec!["ipconfig".into()]));
         assert_eq!(lits("ipCONFIG", "i"), Some(vec!["ipconfig".into()]));
+    }
+
+    #[test]
+    fn inner_literals_every_match_contains() {
+        // Invoke-Obfuscation via stdin: the prefix `set` is cut (`ſ`), `&&`
+        // is required in the middle.
+        assert_eq!(
+            lits(
+                r#"(?i)(?:set).*&&\s?set.*(?:environment|invoke|\$\{?input).*&&.*""#,
+                ""
+            ),
+            Some(vec!["&&".into()])
+        );
+        // Inside a group and a repetition of at least one.
+        assert_eq!(lits(r"\w+(?:x-Foo\d)+\s", ""), Some(vec!["x-foo".into()]));
+        // Not inside an alternation or an optional part.
+        assert_eq!(lits(r"\w+(?:ab|cd)\d", ""), None);
+        assert_eq!(lits(r"\w+(?:abc)?\d", ""), None);
+        assert_eq!(lits(r"\w+(?:abc)*\d", ""), None);
+        // Every match does contain the literal, lower-cased.
+        let re = regex::Regex::new(r"(?i)a.*MiD-Dle.*z").unwrap();
+        let hay = "A xx MID-DLE yy Z";
+        assert!(re.is_match(hay));
+        assert_eq!(lits(r"a.*MiD-Dle.*z", ""), Some(vec!["mid-dle".into()]));
     }
 
     #[test]
