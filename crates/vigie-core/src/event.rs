@@ -1,5 +1,6 @@
 //! One log record as a flat list of fields over a single text buffer.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::fields::{FieldId, FieldNames, SpellingCache};
@@ -65,6 +66,18 @@ struct Field {
 /// Sentinel for "no entry".
 const NONE: u32 = u32::MAX;
 
+/// Source of key stamps (see [`Event::key_stamp`]). Process-wide and never
+/// reused, so that a stamp names one spelling whichever event buffer (or
+/// thread) it is seen in: passes swap events and keep per-thread memos.
+static NEXT_KEY_STAMP: AtomicU64 = AtomicU64::new(1);
+
+/// Source of event generations (see [`Event::generation`]).
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    NEXT_GENERATION.fetch_add(1, Ordering::Relaxed)
+}
+
 /// One log record. Sources fill it with [`Event::push`]; detectors read it
 /// with [`Event::values`]. `clear` keeps the buffers for the next record.
 #[derive(Clone, Debug)]
@@ -84,11 +97,14 @@ pub struct Event {
     touched: Vec<FieldId>,
     /// Field keys by position, kept across records with their ids: records
     /// of one input repeat their keys, mostly in the same order, so a key
-    /// is usually compared once and neither hashed nor copied.
-    keys: Vec<(String, u32)>,
+    /// is usually compared once and neither hashed nor copied. The third
+    /// member is the key's stamp ([`Event::key_stamp`]).
+    keys: Vec<(String, u32, u64)>,
     /// Ids of keys seen at another position, by exact spelling (bounded:
     /// hostile input may use a new key in every record).
     seen: SpellingCache<u32>,
+    /// See [`Event::generation`].
+    generation: u64,
     pub kind: EventKind,
     pub logsource: LogSource,
     pub timestamp: Option<Timestamp>,
@@ -112,6 +128,7 @@ impl Event {
             touched: Vec::new(),
             keys: Vec::new(),
             seen: SpellingCache::new(KEY_CACHE_CAP),
+            generation: next_generation(),
             kind: EventKind::Generic,
             logsource: LogSource::default(),
             timestamp: None,
@@ -129,6 +146,7 @@ impl Event {
         self.lower.clear();
         self.fields.clear();
         self.entries.clear();
+        self.generation = next_generation();
         self.kind = EventKind::Generic;
         self.logsource = LogSource::default();
         self.timestamp = None;
@@ -166,7 +184,7 @@ impl Event {
     /// NONE), from the caches when the key was seen before.
     #[inline]
     fn key_id(&mut self, index: usize, key: &str) -> u32 {
-        if let Some((cached, id)) = self.keys.get(index) {
+        if let Some((cached, id, _)) = self.keys.get(index) {
             if cached == key {
                 return *id;
             }
@@ -175,13 +193,17 @@ impl Event {
         let id = self
             .seen
             .get_or_insert_with(key, || names.get(key).map_or(NONE, |id| id.0));
+        // Only a changed spelling takes a new stamp; Relaxed suffices, the
+        // counter only has to hand out distinct values.
+        let stamp = NEXT_KEY_STAMP.fetch_add(1, Ordering::Relaxed);
         match self.keys.get_mut(index) {
             Some(slot) => {
                 slot.0.clear();
                 slot.0.push_str(key);
                 slot.1 = id;
+                slot.2 = stamp;
             }
-            None => self.keys.push((key.to_owned(), id)),
+            None => self.keys.push((key.to_owned(), id, stamp)),
         }
         id
     }
@@ -221,7 +243,7 @@ impl Event {
     }
 
     fn key_text(&self, index: usize) -> &str {
-        self.keys.get(index).map_or("", |(k, _)| k.as_str())
+        self.keys.get(index).map_or("", |(k, _, _)| k.as_str())
     }
 
     fn value_at(&self, index: u32) -> ValueRef<'_> {
@@ -288,6 +310,30 @@ impl Event {
     /// The key of field `index` (as returned by [`Event::push`]).
     pub fn key_at(&self, index: usize) -> Option<&str> {
         (index < self.fields.len()).then(|| self.key_text(index))
+    }
+
+    /// A number that changes whenever the event is cleared, never reused
+    /// in a process. Fields are only ever appended between clears, so
+    /// `(generation(), len())` names the fields an event holds: detectors
+    /// that read the same event one after the other can share what the
+    /// first derived from it.
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// A stamp of the key spelling of field `index`, non-zero, equal for
+    /// two fields (of any events, in this process) only when their keys
+    /// are spelt the same. Records repeat their keys at the same positions,
+    /// so a pass that derives something from key text (a role, a prefix
+    /// test) can remember it by position and stamp instead of re-reading
+    /// or hashing the key for every record. 0 for an index out of range.
+    #[inline]
+    pub fn key_stamp(&self, index: usize) -> u64 {
+        if index >= self.fields.len() {
+            return 0;
+        }
+        self.keys.get(index).map_or(0, |k| k.2)
     }
 
     /// The value of field `index` (as returned by [`Event::push`]).
@@ -490,5 +536,28 @@ mod tests {
             assert_eq!(ev.first(cmd).unwrap().text, want_cmd);
             assert_eq!(ev.first(image).unwrap().text, want_image);
         }
+    }
+
+    #[test]
+    fn key_stamps_follow_spellings() {
+        let mut ev = Event::new(names());
+        ev.push("A", "1", ValueKind::Str);
+        ev.push("B", "2", ValueKind::Str);
+        let (a, b) = (ev.key_stamp(0), ev.key_stamp(1));
+        assert!(a != 0 && b != 0 && a != b);
+        assert_eq!(ev.key_stamp(2), 0);
+        ev.clear();
+        ev.push("A", "3", ValueKind::Str);
+        ev.push("C", "4", ValueKind::Str);
+        assert_eq!(ev.key_stamp(0), a, "same spelling, same stamp");
+        assert!(ev.key_stamp(1) != b, "new spelling, new stamp");
+        let mut other = Event::new(names());
+        other.push("B", "5", ValueKind::Str);
+        assert!(other.key_stamp(0) != b, "stamps are not shared by buffers");
+        let g = ev.generation();
+        ev.push("D", "5", ValueKind::Str);
+        assert_eq!(ev.generation(), g, "pushes keep the generation");
+        ev.clear();
+        assert!(ev.generation() != g && other.generation() != g);
     }
 }

@@ -6,16 +6,18 @@
 //! file) is normal; afterwards each new thing is reported once and then
 //! becomes known, like a "new terms" rule.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use vigie_core::{Alert, Event, Findings, RuleMeta, Stamped, StatefulDetector, Timestamp};
 
-use crate::access::{classify, Access, AccessKind, Record, SignIn};
+use crate::access::{classify, AccessFact, AccessKind, RawAccess, RawSignIn, Record, SignInFact};
 use crate::alerts::{build, Evidence};
 use crate::baseline_file::{distance_km, network, Baseline};
 use crate::rules::IdentityRules;
+use crate::strings::{Case, SharedStrings, Strings, Sym};
 use crate::SECOND;
 
 const DAY: i64 = 24 * 3600 * SECOND;
@@ -48,14 +50,17 @@ const MAX_USERS: usize = 1_000_000;
 /// Most networks remembered per user.
 const MAX_NETWORKS: usize = 4_096;
 
+/// Successful sign-ins naming a user, and mail accesses, with interned
+/// strings.
 pub enum Fact {
-    SignIn(SignIn),
-    Mail(Box<Access>),
+    SignIn(SignInFact),
+    Mail(AccessFact),
 }
 
 pub struct BaselineDetector {
     options: BaselineOptions,
     rules: IdentityRules,
+    strings: SharedStrings,
 }
 
 impl BaselineDetector {
@@ -63,6 +68,7 @@ impl BaselineDetector {
         BaselineDetector {
             options,
             rules: rules.clone(),
+            strings: SharedStrings::default(),
         }
     }
 
@@ -81,17 +87,65 @@ impl BaselineDetector {
 struct Position {
     time: Timestamp,
     geo: (f64, f64),
-    place: String,
-    ip: String,
+    city: Option<Sym>,
+    country: Option<Sym>,
+    ip: Option<Sym>,
 }
 
+/// A `(tenant or mailbox, AppId, ClientAppId)` triple in symbols; a
+/// missing tenant or client is the empty string, as in the baseline file.
+type MailApp = (Option<Sym>, Option<Sym>, Option<Sym>);
+
+/// The replay's state. `known` is what the baseline file says and what
+/// gets saved; the sets beside it hold the same entries in symbols, so
+/// that checking a fact against them needs no copy of its strings (they
+/// are kept equal: an entry goes into `known` exactly when it is new to
+/// its mirror).
 #[derive(Default)]
 struct State {
     known: Baseline,
-    positions: FxHashMap<Box<str>, Position>,
-    users: FxHashSet<Box<str>>,
+    tenant_apps: FxHashSet<MailApp>,
+    mailbox_apps: FxHashSet<MailApp>,
+    countries: FxHashMap<Sym, FxHashSet<Sym>>,
+    networks: FxHashMap<Sym, FxHashSet<Sym>>,
+    /// IP → its network, computed once per address.
+    network_of: FxHashMap<Sym, Option<Sym>>,
+    /// The empty string's symbol.
+    empty: Option<Sym>,
+    positions: FxHashMap<Sym, Position>,
+    users: FxHashSet<Sym>,
     new_networks: u64,
     over_cap: u64,
+}
+
+impl State {
+    fn new(known: Baseline, strings: &mut Strings) -> State {
+        let mut st = State {
+            empty: strings.intern("", Case::Keep),
+            ..State::default()
+        };
+        let mut sym = |t: &str| strings.intern(t, Case::Keep);
+        for (a, b, c) in &known.tenant_mail_apps {
+            st.tenant_apps.insert((sym(a), sym(b), sym(c)));
+        }
+        for (a, b, c) in &known.mailbox_mail_apps {
+            st.mailbox_apps.insert((sym(a), sym(b), sym(c)));
+        }
+        let mut seed = |from: &BTreeMap<String, BTreeSet<String>>,
+                        to: &mut FxHashMap<Sym, FxHashSet<Sym>>| {
+            for (user, set) in from {
+                if let Some(user) = sym(user) {
+                    to.entry(user)
+                        .or_default()
+                        .extend(set.iter().filter_map(|v| sym(v)));
+                }
+            }
+        };
+        seed(&known.countries, &mut st.countries);
+        seed(&known.networks, &mut st.networks);
+        st.known = known;
+        st
+    }
 }
 
 impl StatefulDetector for BaselineDetector {
@@ -104,16 +158,24 @@ impl StatefulDetector for BaselineDetector {
     fn observe(&self, event: &Event, _alerts: &[Alert], keep: &mut dyn FnMut(Fact)) {
         match classify(event) {
             Some(Record::SignIn(f)) => {
-                let mut s = SignIn::from_fields(&f);
-                if let Some(db) = &self.options.geoip {
-                    db.fill(&mut s);
+                let raw = RawSignIn::from_fields(&f);
+                if !(raw.success && raw.has_user()) {
+                    return;
                 }
-                if s.success && (s.upn.is_some() || s.object_id.is_some()) {
-                    keep(Fact::SignIn(s));
-                }
+                let fact = match &self.options.geoip {
+                    // The database fills owned fields; rare enough to copy.
+                    Some(db) => {
+                        let mut s = raw.to_owned();
+                        db.fill(&mut s);
+                        s.intern(&mut self.strings.lock())
+                    }
+                    None => raw.intern_place(&mut self.strings.lock()),
+                };
+                keep(Fact::SignIn(fact));
             }
             Some(Record::Access(kind @ (AccessKind::MailBind | AccessKind::MailSync), f)) => {
-                keep(Fact::Mail(Box::new(Access::from_fields(kind, &f))))
+                let raw = RawAccess::from_fields(kind, &f);
+                keep(Fact::Mail(raw.intern(&mut self.strings.lock())))
             }
             _ => {}
         }
@@ -125,17 +187,16 @@ impl StatefulDetector for BaselineDetector {
             return;
         };
         let learn_end = self.learn_end(first, last);
-        let mut st = State {
-            known: self.options.baseline.clone().unwrap_or_default(),
-            ..State::default()
-        };
+        let mut strings = self.strings.lock();
+        let strings: &mut Strings = &mut strings;
+        let mut st = State::new(self.options.baseline.clone().unwrap_or_default(), strings);
         st.known.version = Baseline::VERSION;
         for s in &facts {
             let Some(time) = s.time else { continue };
             let learning = time < learn_end;
             match &s.fact {
-                Fact::Mail(a) => self.mail(&mut st, s, a, learning, out),
-                Fact::SignIn(si) => self.sign_in(&mut st, s, time, si, learning, out),
+                Fact::Mail(a) => self.mail(&mut st, strings, s, a, learning, out),
+                Fact::SignIn(si) => self.sign_in(&mut st, strings, s, time, si, learning, out),
             }
         }
         if learn_end > first {
@@ -167,20 +228,20 @@ impl BaselineDetector {
     fn mail(
         &self,
         st: &mut State,
+        strings: &Strings,
         s: &Stamped<Fact>,
-        a: &Access,
+        a: &AccessFact,
         learning: bool,
         out: &mut Findings,
     ) {
-        let (Some(app), Some(mailbox)) = (a.app.as_deref(), a.mailbox.as_deref()) else {
+        let (Some(app), Some(mailbox)) = (a.app, a.mailbox) else {
             return;
         };
-        let client = a.client_app.as_deref().unwrap_or("").to_owned();
-        let tenant = a.tenant.as_deref().unwrap_or("").to_owned();
-        let in_tenant = (tenant, app.to_owned(), client.clone());
-        let in_mailbox = (mailbox.to_owned(), app.to_owned(), client);
-        let new_tenant = !st.known.tenant_mail_apps.contains(&in_tenant);
-        let new_mailbox = !st.known.mailbox_mail_apps.contains(&in_mailbox);
+        let client = a.client_app.or(st.empty);
+        let in_tenant = (a.tenant.or(st.empty), Some(app), client);
+        let in_mailbox = (Some(mailbox), Some(app), client);
+        let new_tenant = !st.tenant_apps.contains(&in_tenant);
+        let new_mailbox = !st.mailbox_apps.contains(&in_mailbox);
         if !learning && (new_tenant || new_mailbox) {
             let rule = if new_tenant {
                 &self.rules.first_seen_mail_app
@@ -188,91 +249,122 @@ impl BaselineDetector {
                 &self.rules.first_seen_mail_app_user
             };
             let mut ev = Evidence::default();
-            ev.access(a);
+            ev.access(&a.resolve(strings));
             ev.set("NewTo", if new_tenant { "tenant" } else { "mailbox" });
             out.alert(Some(s.source), build(rule, s.time, s.record, ev));
         }
-        st.known.tenant_mail_apps.insert(in_tenant);
-        st.known.mailbox_mail_apps.insert(in_mailbox);
+        let text = |(a, b, c): MailApp| {
+            let t = |v: Option<Sym>| strings.text(v).unwrap_or("").to_owned();
+            (t(a), t(b), t(c))
+        };
+        if new_tenant {
+            st.tenant_apps.insert(in_tenant);
+            st.known.tenant_mail_apps.insert(text(in_tenant));
+        }
+        if new_mailbox {
+            st.mailbox_apps.insert(in_mailbox);
+            st.known.mailbox_mail_apps.insert(text(in_mailbox));
+        }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn sign_in(
         &self,
         st: &mut State,
+        strings: &mut Strings,
         s: &Stamped<Fact>,
         time: Timestamp,
-        si: &SignIn,
+        si: &SignInFact,
         learning: bool,
         out: &mut Findings,
     ) {
-        let Some(user) = si.upn.as_deref().or(si.object_id.as_deref()) else {
+        let Some(user) = si.upn.or(si.object_id) else {
             return;
         };
-        if !st.users.contains(user) {
+        if !st.users.contains(&user) {
             if st.users.len() >= MAX_USERS {
                 st.over_cap += 1;
                 return;
             }
-            st.users.insert(Box::from(user));
+            st.users.insert(user);
         }
-        let evidence = |extra: &[(&str, String)]| {
+        let evidence = |strings: &Strings, extra: &[(&str, String)]| {
             let mut ev = Evidence::default();
-            ev.user(Some(user));
-            ev.push("IP", si.ip.as_deref());
-            ev.push("Country", si.country.as_deref());
-            ev.push("City", si.city.as_deref());
-            ev.push("TokenId", si.token.as_deref());
-            ev.push("SessionId", si.session.as_deref());
+            ev.user(Some(strings.get(user)));
+            ev.push("IP", strings.text(si.ip));
+            ev.push("Country", strings.text(si.country));
+            ev.push("City", strings.text(si.city));
+            ev.push("TokenId", strings.text(si.token));
+            ev.push("SessionId", strings.text(si.session));
             for (k, v) in extra {
                 ev.set(k, v);
             }
             ev
         };
-        if let Some(country) = si.country.as_deref() {
-            let known = st.known.countries.entry(user.to_owned()).or_default();
-            if known.insert(country.to_owned()) && !learning && known.len() > 1 {
-                let ev = evidence(&[]);
-                out.alert(
-                    Some(s.source),
-                    build(&self.rules.new_country, s.time, s.record, ev),
-                );
-            }
-        }
-        if let Some(net) = si.ip.as_deref().and_then(network) {
-            let known = st.known.networks.entry(user.to_owned()).or_default();
-            if known.len() < MAX_NETWORKS
-                && known.insert(net.clone())
-                && !learning
-                && known.len() > 1
-            {
-                st.new_networks += 1;
-                if self.options.alert_new_networks {
-                    let ev = evidence(&[("Network", net)]);
+        if let Some(country) = si.country {
+            let known = st.countries.entry(user).or_default();
+            if known.insert(country) {
+                st.known
+                    .countries
+                    .entry(strings.get(user).to_owned())
+                    .or_default()
+                    .insert(strings.get(country).to_owned());
+                if !learning && known.len() > 1 {
+                    let ev = evidence(strings, &[]);
                     out.alert(
                         Some(s.source),
-                        build(&self.rules.new_network, s.time, s.record, ev),
+                        build(&self.rules.new_country, s.time, s.record, ev),
                     );
                 }
             }
         }
+        let net = si.ip.and_then(|ip| {
+            *st.network_of.entry(ip).or_insert_with(|| {
+                let net = network(strings.get(ip))?;
+                strings.intern(&net, Case::Keep)
+            })
+        });
+        if let Some(net) = net {
+            let known = st.networks.entry(user).or_default();
+            if known.len() < MAX_NETWORKS && known.insert(net) {
+                st.known
+                    .networks
+                    .entry(strings.get(user).to_owned())
+                    .or_default()
+                    .insert(strings.get(net).to_owned());
+                if !learning && known.len() > 1 {
+                    st.new_networks += 1;
+                    if self.options.alert_new_networks {
+                        let ev = evidence(strings, &[("Network", strings.get(net).to_owned())]);
+                        out.alert(
+                            Some(s.source),
+                            build(&self.rules.new_network, s.time, s.record, ev),
+                        );
+                    }
+                }
+            }
+        }
         let Some(geo) = si.geo else { return };
-        let place = [si.city.as_deref(), si.country.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ");
-        if let Some(prev) = st.positions.get(user) {
+        if let Some(prev) = st.positions.get(&user) {
             let km = distance_km(prev.geo, geo);
             let hours =
                 time.saturating_sub(prev.time).max(60 * SECOND) as f64 / (3600 * SECOND) as f64;
             if km > MIN_TRAVEL_KM && km / hours > MAX_KMH {
-                let ev = evidence(&[
-                    ("PreviousPlace", prev.place.clone()),
-                    ("PreviousIP", prev.ip.clone()),
-                    ("PreviousTime", vigie_core::format_timestamp(prev.time)),
-                    ("DistanceKm", format!("{km:.0}")),
-                    ("SpeedKmh", format!("{:.0}", km / hours)),
-                ]);
+                let place = [strings.text(prev.city), strings.text(prev.country)]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let ev = evidence(
+                    strings,
+                    &[
+                        ("PreviousPlace", place),
+                        ("PreviousIP", strings.text(prev.ip).unwrap_or("").to_owned()),
+                        ("PreviousTime", vigie_core::format_timestamp(prev.time)),
+                        ("DistanceKm", format!("{km:.0}")),
+                        ("SpeedKmh", format!("{:.0}", km / hours)),
+                    ],
+                );
                 out.alert(
                     Some(s.source),
                     build(&self.rules.impossible_travel, s.time, s.record, ev),
@@ -281,14 +373,14 @@ impl BaselineDetector {
                 return;
             }
         }
-        let ip = si.ip.as_deref().unwrap_or("").to_owned();
         st.positions.insert(
-            Box::from(user),
+            user,
             Position {
                 time,
                 geo,
-                place,
-                ip,
+                city: si.city,
+                country: si.country,
+                ip: si.ip,
             },
         );
     }

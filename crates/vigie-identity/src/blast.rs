@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 use vigie_core::{format_timestamp, Alert, Event, Timestamp};
 
-use crate::access::{classify, Access, AccessKind, Record, SignIn};
+use crate::access::{classify_lists, Access, AccessKind, Record, SignIn};
 use crate::fields::Slot;
 use crate::rules::IdentityRules;
 
@@ -87,7 +87,7 @@ impl Ledger {
     }
 
     pub fn observe(&self, event: &Event) {
-        match classify(event) {
+        match classify_lists(event) {
             Some(Record::SignIn(f)) => {
                 let s = SignIn::from_fields(&f);
                 if let (Some(oid), Some(upn)) = (s.object_id, s.upn) {

@@ -4,19 +4,21 @@
 use rustc_hash::FxHashMap;
 use vigie_core::Timestamp;
 
-use crate::access::{Access, SignIn};
+use crate::access::{AccessFact, SignInFact};
 use crate::orphan::{OrphanOptions, HOUR};
+use crate::strings::Sym;
 
 /// What the sign-ins issued: token and session ids with their times, and
-/// the span each tenant's sign-in logs cover.
+/// the span each tenant's sign-in logs cover. Keyed by the symbols of the
+/// detector's string table (equal symbols are equal strings).
 #[derive(Default)]
 pub struct Issued {
-    tokens: FxHashMap<Box<str>, Vec<Timestamp>>,
-    sessions: FxHashMap<Box<str>, Vec<Timestamp>>,
-    coverage: FxHashMap<Box<str>, (Timestamp, Timestamp)>,
+    tokens: FxHashMap<Sym, Vec<Timestamp>>,
+    sessions: FxHashMap<Sym, Vec<Timestamp>>,
+    coverage: FxHashMap<Sym, (Timestamp, Timestamp)>,
     all: Option<(Timestamp, Timestamp)>,
     /// Object id → UPN, to name the mailbox of Graph records.
-    directory: FxHashMap<Box<str>, Box<str>>,
+    directory: FxHashMap<Sym, Sym>,
     non_interactive: bool,
 }
 
@@ -33,32 +35,30 @@ pub enum Verdict {
 }
 
 impl Issued {
-    pub fn add(&mut self, time: Timestamp, s: &SignIn) {
-        if let Some(t) = &s.token {
-            self.tokens.entry(t.clone()).or_default().push(time);
+    pub fn add(&mut self, time: Timestamp, s: &SignInFact) {
+        if let Some(t) = s.token {
+            self.tokens.entry(t).or_default().push(time);
         }
-        if let Some(sid) = &s.session {
-            self.sessions.entry(sid.clone()).or_default().push(time);
+        if let Some(sid) = s.session {
+            self.sessions.entry(sid).or_default().push(time);
         }
         self.non_interactive |= s.non_interactive;
-        if let (Some(oid), Some(upn)) = (&s.object_id, &s.upn) {
-            self.directory
-                .entry(oid.clone())
-                .or_insert_with(|| upn.clone());
+        if let (Some(oid), Some(upn)) = (s.object_id, s.upn) {
+            self.directory.entry(oid).or_insert(upn);
         }
         let widen = |span: &mut (Timestamp, Timestamp)| {
             span.0 = span.0.min(time);
             span.1 = span.1.max(time);
         };
         widen(self.all.get_or_insert((time, time)));
-        if let Some(tenant) = &s.tenant {
-            widen(self.coverage.entry(tenant.clone()).or_insert((time, time)));
+        if let Some(tenant) = s.tenant {
+            widen(self.coverage.entry(tenant).or_insert((time, time)));
         }
     }
 
     /// The UPN of an object id, when a sign-in named both.
-    pub fn upn(&self, object_id: &str) -> Option<&str> {
-        self.directory.get(object_id).map(|u| &**u)
+    pub fn upn(&self, object_id: Sym) -> Option<Sym> {
+        self.directory.get(&object_id).copied()
     }
 
     /// Whether any non-interactive sign-in was seen.
@@ -70,7 +70,7 @@ impl Issued {
         self.all.is_some()
     }
 
-    pub fn judge(&self, o: &OrphanOptions, time: Timestamp, a: &Access) -> Verdict {
+    pub fn judge(&self, o: &OrphanOptions, time: Timestamp, a: &AccessFact) -> Verdict {
         if a.token.is_none() && a.session.is_none() {
             return Verdict::NoIds;
         }
@@ -81,10 +81,10 @@ impl Issued {
             })
         };
         if within(
-            a.token.as_ref().and_then(|t| self.tokens.get(t)),
+            a.token.and_then(|t| self.tokens.get(&t)),
             o.max_token_lifetime,
         ) || within(
-            a.session.as_ref().and_then(|s| self.sessions.get(s)),
+            a.session.and_then(|s| self.sessions.get(&s)),
             o.max_session_age,
         ) {
             return Verdict::Issued;
@@ -96,8 +96,7 @@ impl Issued {
             .unwrap_or(time.saturating_sub(HOUR));
         let span = a
             .tenant
-            .as_ref()
-            .and_then(|t| self.coverage.get(t))
+            .and_then(|t| self.coverage.get(&t))
             .or(self.all.as_ref());
         match span {
             Some(&(from, to))

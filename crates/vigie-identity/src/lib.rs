@@ -32,13 +32,13 @@ mod issued;
 mod orphan;
 pub mod report;
 mod rules;
+mod strings;
 mod summary;
 
 pub use access::{Access, AccessKind, SignIn, CONSUMER_TENANT};
 pub use baseline::{rule_list, BaselineDetector, BaselineOptions};
 pub use baseline_file::{distance_km, network, Baseline};
 pub use geoip::GeoDb;
-pub use issued::{Issued, Verdict};
 pub use orphan::{OrphanOptions, OrphanTokenDetector};
 pub use rules::IdentityRules;
 pub use summary::summary_lines;

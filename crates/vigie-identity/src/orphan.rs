@@ -13,10 +13,11 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use vigie_core::{Event, Findings, RuleMeta, Stamped, StatefulDetector, Timestamp};
 
-use crate::access::{classify, Access, AccessKind, Record, SignIn};
+use crate::access::{classify, AccessFact, AccessKind, RawAccess, RawSignIn, Record, SignInFact};
 use crate::alerts::{build, Evidence};
 use crate::issued::{Issued, Verdict};
 use crate::rules::IdentityRules;
+use crate::strings::{SharedStrings, Strings, Sym};
 use crate::SECOND;
 
 const MINUTE: i64 = 60 * SECOND;
@@ -47,15 +48,18 @@ impl Default for OrphanOptions {
     }
 }
 
+/// One fact per sign-in (every one: failed sign-ins issue session ids
+/// too) and per access, with interned strings.
 pub enum Fact {
-    SignIn(SignIn),
-    Access(Box<Access>),
+    SignIn(SignInFact),
+    Access(AccessFact),
 }
 
 pub struct OrphanTokenDetector {
     pub options: OrphanOptions,
     orphan: Arc<RuleMeta>,
     owa: Arc<RuleMeta>,
+    strings: SharedStrings,
 }
 
 impl OrphanTokenDetector {
@@ -64,20 +68,21 @@ impl OrphanTokenDetector {
             options,
             orphan: rules.orphan_token.clone(),
             owa: rules.owa_no_sign_in.clone(),
+            strings: SharedStrings::default(),
         }
     }
 }
 
-/// One orphan token's uses.
-struct Uses {
+/// One orphan token's uses (text borrowed from the detector's strings).
+struct Uses<'s> {
     first: (Option<Timestamp>, u32, u64),
     last: Option<Timestamp>,
-    access: Access,
+    access: AccessFact,
     count: u64,
     items: u64,
     kinds: BTreeSet<AccessKind>,
-    mailboxes: BTreeSet<Box<str>>,
-    ips: BTreeSet<Box<str>>,
+    mailboxes: BTreeSet<&'s str>,
+    ips: BTreeSet<&'s str>,
 }
 
 impl StatefulDetector for OrphanTokenDetector {
@@ -89,9 +94,13 @@ impl StatefulDetector for OrphanTokenDetector {
 
     fn observe(&self, event: &Event, _alerts: &[vigie_core::Alert], keep: &mut dyn FnMut(Fact)) {
         match classify(event) {
-            Some(Record::SignIn(f)) => keep(Fact::SignIn(SignIn::from_fields(&f))),
+            Some(Record::SignIn(f)) => {
+                let raw = RawSignIn::from_fields(&f);
+                keep(Fact::SignIn(raw.intern_issue(&mut self.strings.lock())))
+            }
             Some(Record::Access(kind, f)) => {
-                keep(Fact::Access(Box::new(Access::from_fields(kind, &f))))
+                let raw = RawAccess::from_fields(kind, &f);
+                keep(Fact::Access(raw.intern(&mut self.strings.lock())))
             }
             None => {}
         }
@@ -99,6 +108,8 @@ impl StatefulDetector for OrphanTokenDetector {
 
     fn replay(&self, facts: Vec<Stamped<Fact>>, out: &mut Findings) {
         let o = &self.options;
+        let strings = self.strings.lock();
+        let strings: &Strings = &strings;
         let mut issued = Issued::default();
         for s in &facts {
             if let (Fact::SignIn(si), Some(t)) = (&s.fact, s.time) {
@@ -106,17 +117,14 @@ impl StatefulDetector for OrphanTokenDetector {
             }
         }
         let (mut uncovered, mut no_ids, mut untimed, mut dropped) = (0u64, 0u64, 0u64, 0u64);
-        let mut order: Vec<Box<str>> = Vec::new();
-        let mut orphans: FxHashMap<Box<str>, Uses> = FxHashMap::default();
+        // Keyed by token, else session (`None`: neither, never an orphan).
+        let mut order: Vec<Option<Sym>> = Vec::new();
+        let mut orphans: FxHashMap<Option<Sym>, Uses> = FxHashMap::default();
         for s in facts {
             let Fact::Access(a) = &s.fact else { continue };
-            let mut a = a.clone();
+            let mut a = *a;
             if a.mailbox.is_none() {
-                a.mailbox = a
-                    .object_id
-                    .as_deref()
-                    .and_then(|o| issued.upn(o))
-                    .map(Box::from);
+                a.mailbox = a.object_id.and_then(|o| issued.upn(o));
             }
             let Some(time) = s.time else {
                 untimed += 1;
@@ -127,27 +135,23 @@ impl StatefulDetector for OrphanTokenDetector {
                 Verdict::NoIds => no_ids += 1,
                 Verdict::NotCovered => uncovered += 1,
                 Verdict::Orphan if a.kind == AccessKind::OwaAuth => {
-                    out.alert(Some(s.source), owa_alert(&self.owa, &s, &a));
+                    out.alert(Some(s.source), owa_alert(&self.owa, &s, &a, strings));
                 }
                 Verdict::Orphan => {
                     // Session-only records (no token id) are keyed by session.
-                    let key = a
-                        .token
-                        .clone()
-                        .or_else(|| a.session.clone())
-                        .unwrap_or_default();
+                    let key = a.token.or(a.session);
                     if !orphans.contains_key(&key) {
                         if orphans.len() >= o.max_tokens {
                             dropped += 1;
                             continue;
                         }
-                        order.push(key.clone());
+                        order.push(key);
                         orphans.insert(
-                            key.clone(),
+                            key,
                             Uses {
                                 first: (s.time, s.source, s.record),
                                 last: s.time,
-                                access: (*a).clone(),
+                                access: a,
                                 count: 0,
                                 items: 0,
                                 kinds: BTreeSet::new(),
@@ -161,9 +165,8 @@ impl StatefulDetector for OrphanTokenDetector {
                         u.count += 1;
                         u.items += u64::from(a.items);
                         u.kinds.insert(a.kind);
-                        u.mailboxes
-                            .extend(a.mailbox.clone().or(a.object_id.clone()));
-                        u.ips.extend(a.ip.clone());
+                        u.mailboxes.extend(strings.text(a.mailbox.or(a.object_id)));
+                        u.ips.extend(strings.text(a.ip));
                     }
                 }
             }
@@ -180,7 +183,8 @@ impl StatefulDetector for OrphanTokenDetector {
         };
         for key in order {
             if let Some(u) = orphans.remove(&key) {
-                out.alert(Some(u.first.1), orphan_alert(&rule, &key, u));
+                let key = strings.text(key).unwrap_or("");
+                out.alert(Some(u.first.1), orphan_alert(&rule, key, u, strings));
             }
         }
         if !issued.has_sign_ins() && uncovered > 0 {
@@ -202,16 +206,21 @@ impl StatefulDetector for OrphanTokenDetector {
     }
 }
 
-fn owa_alert(rule: &Arc<RuleMeta>, s: &Stamped<Fact>, a: &Access) -> vigie_core::Alert {
+fn owa_alert(
+    rule: &Arc<RuleMeta>,
+    s: &Stamped<Fact>,
+    a: &AccessFact,
+    strings: &Strings,
+) -> vigie_core::Alert {
     let mut ev = Evidence::default();
     ev.push("Operation", Some("GetAccessTokenForResource"));
-    ev.access(a);
+    ev.access(&a.resolve(strings));
     build(rule, s.time, s.record, ev)
 }
 
-fn orphan_alert(rule: &Arc<RuleMeta>, key: &str, u: Uses) -> vigie_core::Alert {
+fn orphan_alert(rule: &Arc<RuleMeta>, key: &str, u: Uses, strings: &Strings) -> vigie_core::Alert {
     let mut ev = Evidence::default();
-    ev.access(&u.access);
+    ev.access(&u.access.resolve(strings));
     ev.set("TokenId", key);
     ev.set("Uses", &u.count.to_string());
     ev.set("MessageIds", &u.items.to_string());
@@ -224,6 +233,6 @@ fn orphan_alert(rule: &Arc<RuleMeta>, key: &str, u: Uses) -> vigie_core::Alert {
     build(rule, u.first.0, u.first.2, ev)
 }
 
-fn join(set: &BTreeSet<Box<str>>) -> String {
-    set.iter().map(|s| &**s).collect::<Vec<_>>().join(", ")
+fn join(set: &BTreeSet<&str>) -> String {
+    set.iter().copied().collect::<Vec<_>>().join(", ")
 }

@@ -23,10 +23,10 @@ use super::{dedup, time};
 /// Key of the stamp [`register_names`] leaves in a names table.
 const MARK: &str = "vigie-sources/cloud";
 
-/// Top-level keys read by name in `shape.rs`, `fold.rs` and `dedup.rs`
+/// Top-level keys read by name (see [`Tops`])
 /// beside the per-family lists of `time.rs` and `dedup.rs` (which
 /// [`fixed_names`] reads directly). A key missing here is still found
-/// (`top` falls back to a scan), only more slowly.
+/// ([`Top`] falls back to a scan), only more slowly.
 const LITERAL_KEYS: [&str; 9] = [
     "Workload",
     "OfficeWorkload",
@@ -105,10 +105,93 @@ fn stamp(names: &FieldNames, map: &FieldMap) -> u64 {
 
 const NONE: u32 = u32::MAX;
 
+/// A top-level key the pass reads by name: its id when the names table
+/// has it (it does once [`register_names`] ran), else the name, found by
+/// scanning the record. Resolved once per index, so that reading it costs
+/// no hashing.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Top {
+    Id(FieldId),
+    Scan(&'static str),
+}
+
+impl Top {
+    fn new(names: &FieldNames, name: &'static str) -> Top {
+        names.get(name).map_or(Top::Scan(name), Top::Id)
+    }
+
+    /// The first value of the key, compared without regard to case.
+    #[inline]
+    pub(crate) fn get(self, ev: &Event) -> Option<&str> {
+        match self {
+            Top::Id(id) => ev.first(id).map(|v| v.text),
+            Top::Scan(name) => ev
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.text),
+        }
+    }
+}
+
+/// Every key the pass reads by name, resolved.
+pub(crate) struct Tops {
+    /// Per family (`Family as usize`): its time fields and id fields.
+    pub(crate) time: Vec<Vec<Top>>,
+    pub(crate) ids: Vec<Vec<Top>>,
+    pub(crate) discriminators: Vec<(Top, Top)>,
+    pub(crate) correlation_id: Top,
+    pub(crate) workload: Top,
+    pub(crate) office_workload: Top,
+    pub(crate) service: Top,
+    pub(crate) record_type: Top,
+    pub(crate) operation: Top,
+    pub(crate) result_status: Top,
+    pub(crate) risk_event_type: Top,
+    pub(crate) properties_risk_event_type: Top,
+    /// `status`, when some detector reads it.
+    pub(crate) status: Option<FieldId>,
+}
+
+impl Tops {
+    fn new(names: &FieldNames) -> Tops {
+        let top = |name| Top::new(names, name);
+        let per_family = |fields: fn(Family) -> &'static [&'static str]| {
+            Family::ALL
+                .iter()
+                .map(|f| fields(*f).iter().map(|n| top(n)).collect())
+                .collect()
+        };
+        Tops {
+            time: per_family(time::time_fields),
+            ids: per_family(dedup::id_fields),
+            discriminators: dedup::DISCRIMINATORS
+                .iter()
+                .map(|(a, b)| (top(a), top(b)))
+                .collect(),
+            correlation_id: top("correlationId"),
+            workload: top("Workload"),
+            office_workload: top("OfficeWorkload"),
+            service: top("service"),
+            record_type: top("RecordType"),
+            operation: top("Operation"),
+            result_status: top("ResultStatus"),
+            risk_event_type: top("riskEventType"),
+            properties_risk_event_type: top("properties.riskEventType"),
+            status: names.get("status"),
+        }
+    }
+
+    /// The keys of a family's list.
+    pub(crate) fn of(list: &[Vec<Top>], family: Family) -> &[Top] {
+        list.get(family as usize).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// Per-id answers for one (names table, mapping) pair.
 pub(crate) struct CloudIndex {
     names: Arc<FieldNames>,
     map: Arc<FieldMap>,
+    pub(crate) tops: Tops,
     /// Id of `properties.X` / `auditData.X` → id of `X` (or NONE).
     strip: Vec<u32>,
     /// Id → is a client-address field.
@@ -121,6 +204,11 @@ pub(crate) struct CloudIndex {
     section_list: Vec<Section>,
     /// Reused buffer of (field index, id it stands for).
     found: Vec<(usize, FieldId)>,
+    /// Reused buffer of the best candidate per slot of a section.
+    best: Vec<Option<(usize, usize)>>,
+    /// Reused buffers of the Name/Value folding.
+    pub(crate) fold_name: String,
+    pub(crate) folds: Vec<(FieldId, usize)>,
 }
 
 /// One section of the mapping: Sigma names and, per candidate id, the
@@ -128,7 +216,41 @@ pub(crate) struct CloudIndex {
 #[derive(Default, Clone)]
 struct Section {
     sigma: Vec<String>,
+    /// Id of each Sigma name (every one is in the names table).
+    sigma_ids: Vec<FieldId>,
     candidates: FxHashMap<u32, Vec<(usize, usize)>>,
+    /// The same candidates by id, flat: the (slot, rank) pairs of id `i`
+    /// are `pairs[starts[i]..starts[i + 1]]`. Looked up for every key of
+    /// every cloud record, so an index instead of a hash.
+    starts: Vec<u32>,
+    pairs: Vec<(usize, usize)>,
+}
+
+impl Section {
+    /// Builds the flat table from `candidates` for ids below `ids`.
+    fn flatten(&mut self, ids: usize) {
+        self.starts = Vec::with_capacity(ids + 1);
+        self.pairs.clear();
+        for id in 0..ids {
+            self.starts.push(self.pairs.len() as u32);
+            if let Some(pairs) = u32::try_from(id)
+                .ok()
+                .and_then(|id| self.candidates.get(&id))
+            {
+                self.pairs.extend_from_slice(pairs);
+            }
+        }
+        self.starts.push(self.pairs.len() as u32);
+    }
+
+    #[inline]
+    fn slots_of(&self, id: FieldId) -> &[(usize, usize)] {
+        let i = id.0 as usize;
+        match (self.starts.get(i), self.starts.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.pairs.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
 }
 
 impl CloudIndex {
@@ -152,12 +274,14 @@ impl CloudIndex {
         }
         let mut sections = FxHashMap::default();
         for (section_name, entries) in map.alias_sections() {
-            let section = build_section(&names, entries);
+            let mut section = build_section(&names, entries);
             if !section.sigma.is_empty() {
+                section.flatten(names.len());
                 sections.insert(section_name.to_owned(), section);
             }
         }
         CloudIndex {
+            tops: Tops::new(&names),
             names,
             map,
             strip,
@@ -166,6 +290,9 @@ impl CloudIndex {
             by_logsource: Vec::new(),
             section_list: Vec::new(),
             found: Vec::new(),
+            best: Vec::new(),
+            fold_name: String::new(),
+            folds: Vec::new(),
         }
     }
 
@@ -202,7 +329,7 @@ impl CloudIndex {
         let sections = self.sections_for(logsource);
         for slot in sections.into_iter().flatten() {
             if let Some(section) = self.section_list.get(slot) {
-                apply_section(section, ev);
+                apply_section(section, ev, &mut self.best);
             }
         }
     }
@@ -246,7 +373,11 @@ fn build_section(names: &FieldNames, entries: &[(String, Vec<String>)]) -> Secti
         {
             Some(slot) => slot,
             None => {
+                let Some(id) = names.get(sigma) else {
+                    continue;
+                };
                 section.sigma.push(sigma.clone());
+                section.sigma_ids.push(id);
                 seen.push(0);
                 section.sigma.len() - 1
             }
@@ -266,25 +397,29 @@ fn build_section(names: &FieldNames, entries: &[(String, Vec<String>)]) -> Secti
     section
 }
 
-fn apply_section(section: &Section, ev: &mut Event) {
-    let mut best: Vec<Option<(usize, usize)>> = vec![None; section.sigma.len()];
+fn apply_section(section: &Section, ev: &mut Event, best: &mut Vec<Option<(usize, usize)>>) {
+    best.clear();
+    best.resize(section.sigma.len(), None);
     for (index, (_, id)) in ev.keys().enumerate() {
-        let Some(slots) = id.and_then(|id| section.candidates.get(&id.0)) else {
+        let Some(id) = id else {
             continue;
         };
-        for &(slot, rank) in slots {
-            let better = match best[slot] {
+        for &(slot, rank) in section.slots_of(id) {
+            let Some(cell) = best.get_mut(slot) else {
+                continue;
+            };
+            let better = match *cell {
                 Some((_, have)) => rank < have,
                 None => true,
             };
             if better {
-                best[slot] = Some((index, rank));
+                *cell = Some((index, rank));
             }
         }
     }
-    for (slot, found) in best.into_iter().enumerate() {
-        if let Some((index, _)) = found {
-            ev.alias(&section.sigma[slot], index);
+    for (slot, found) in best.iter().enumerate() {
+        if let (Some((index, _)), Some(&id)) = (found, section.sigma_ids.get(slot)) {
+            ev.alias_id(id, *index);
         }
     }
 }

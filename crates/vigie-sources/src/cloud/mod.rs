@@ -33,6 +33,7 @@ pub mod fields;
 mod fold;
 mod index;
 mod ip;
+mod keys;
 pub mod rules;
 mod shape;
 pub mod time;
@@ -132,19 +133,19 @@ fn normalise_with(
     if found.strings_hold_json {
         flatten_json_strings(ev, s);
     }
-    fold::name_value_lists(ev);
+    fold::name_value_lists(ev, &mut index.fold_name, &mut index.folds);
     ip::normalise(ev, index);
-    let logsource = shape::logsource(ev, found.family);
+    let logsource = shape::logsource(ev, found.family, &index.tops);
     ev.logsource = logsource;
     if found.family == Family::Ual {
-        fold::ual_status(ev);
+        fold::ual_status(ev, &index.tops);
     }
     index.strip_prefixes(ev);
     index.apply_aliases(ev, &logsource);
-    if let Some(ts) = time::record_time(ev, found.family, opts.timezone) {
+    if let Some(ts) = time::record_time(ev, found.family, opts.timezone, &index.tops) {
         ev.timestamp = Some(ts);
     }
-    match opts.dedup.key(ev, found.family) {
+    match opts.dedup.key(ev, found.family, &index.tops) {
         Some(key) if !opts.dedup.first_sighting(key) => Verdict::Duplicate,
         _ => Verdict::Keep,
     }

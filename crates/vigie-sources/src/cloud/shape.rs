@@ -4,6 +4,8 @@
 
 use vigie_core::{Event, LogSource};
 
+use super::index::Tops;
+
 /// The log a record belongs to, whatever its export shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Family {
@@ -95,9 +97,13 @@ struct Keys {
 /// The cloud shape of a record, or `None` for anything else.
 pub(crate) fn classify(ev: &Event) -> Option<Shape> {
     let mut k = Keys::default();
-    for (index, (key, _)) in ev.keys().enumerate() {
-        note(&mut k, key, index);
-    }
+    super::keys::with_infos(ev, |infos| {
+        for (index, (_, info)) in infos.iter().enumerate() {
+            if info.note != Note::None {
+                note(&mut k, info.note, index);
+            }
+        }
+    });
     let value = |index: Option<usize>| index.and_then(|i| ev.value_of(i)).map(|v| v.text);
     let shape = |family, strings_hold_json| Shape {
         family,
@@ -155,43 +161,106 @@ pub(crate) fn classify(ev: &Event) -> Option<Shape> {
     None
 }
 
-fn note(k: &mut Keys, key: &str, index: usize) {
+/// What a key tells shape detection (derived once per spelling and
+/// position: see `keys.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Note {
+    None,
+    Table,
+    Workload,
+    Category,
+    AuditData,
+    Operation,
+    RecordType,
+    ResultType,
+    ResourceId,
+    RequestUri,
+    InitiatedBy,
+    CreationTime,
+    RiskEventType,
+    OperationName,
+    AzureActivity,
+    AppDisplay,
+    OfficeWorkload,
+    EventTimestamp,
+    Created,
+    LoggedBy,
+    ActivityTime,
+    SignInStatus,
+    UserPrincipal,
+    GraphAudit,
+    ActivityDisplay,
+    /// A key under `properties.` (any case).
+    PropertiesPrefix,
+    /// A key under `auditData.` (this case).
+    AuditDataPrefix,
+}
+
+/// The note of a key, from its text.
+pub(crate) fn note_of(key: &str) -> Note {
     let is = |name: &str| key.eq_ignore_ascii_case(name);
-    // Dispatch on length first: this runs for every key of every generic
-    // record.
+    // Dispatch on length first.
     match key.len() {
-        4 if is("Type") => k.table = Some(index),
-        8 if is("Workload") => k.workload = true,
-        8 if is("category") => k.category = Some(index),
-        9 if is("AuditData") => k.audit_data = true,
-        9 if is("Operation") => k.operation = true,
-        10 if is("RecordType") => k.record_type = true,
-        10 if is("ResultType") => k.result_type = true,
-        10 if is("resourceId") => k.resource_id = Some(index),
-        10 if is("RequestUri") => k.request_uri = true,
-        11 if is("InitiatedBy") => k.initiated_by = true,
-        12 if is("CreationTime") => k.creation_time = true,
-        13 if is("riskEventType") => k.risk_event_type = true,
-        13 if is("operationName") => k.operation_name = true,
-        13 if is("CategoryValue") => k.azure_activity = true,
-        14 if is("appDisplayName") => k.app_display = true,
-        14 if is("OfficeWorkload") => k.office_workload = true,
-        14 if is("eventTimestamp") => k.event_timestamp = true,
-        15 if is("createdDateTime") => k.created = true,
-        15 if is("LoggedByService") => k.logged_by = true,
-        16 if is("activityDateTime") => k.activity_time = true,
-        16 if is("status.errorCode") => k.sign_in_status = true,
-        17 if is("userPrincipalName") => k.user_principal = true,
-        18 if is("auditLogRecordType") => k.graph_audit = true,
-        18 if is("OperationNameValue") => k.azure_activity = true,
-        19 if is("activityDisplayName") => k.activity_display = true,
-        _ => {
-            if !k.properties && starts_with_ignore_case(key, "properties.") {
-                k.properties = true;
-            } else if !k.graph_audit && key.starts_with("auditData.") {
-                k.graph_audit = true;
-            }
-        }
+        4 if is("Type") => Note::Table,
+        8 if is("Workload") => Note::Workload,
+        8 if is("category") => Note::Category,
+        9 if is("AuditData") => Note::AuditData,
+        9 if is("Operation") => Note::Operation,
+        10 if is("RecordType") => Note::RecordType,
+        10 if is("ResultType") => Note::ResultType,
+        10 if is("resourceId") => Note::ResourceId,
+        10 if is("RequestUri") => Note::RequestUri,
+        11 if is("InitiatedBy") => Note::InitiatedBy,
+        12 if is("CreationTime") => Note::CreationTime,
+        13 if is("riskEventType") => Note::RiskEventType,
+        13 if is("operationName") => Note::OperationName,
+        13 if is("CategoryValue") => Note::AzureActivity,
+        14 if is("appDisplayName") => Note::AppDisplay,
+        14 if is("OfficeWorkload") => Note::OfficeWorkload,
+        14 if is("eventTimestamp") => Note::EventTimestamp,
+        15 if is("createdDateTime") => Note::Created,
+        15 if is("LoggedByService") => Note::LoggedBy,
+        16 if is("activityDateTime") => Note::ActivityTime,
+        16 if is("status.errorCode") => Note::SignInStatus,
+        17 if is("userPrincipalName") => Note::UserPrincipal,
+        18 if is("auditLogRecordType") => Note::GraphAudit,
+        18 if is("OperationNameValue") => Note::AzureActivity,
+        19 if is("activityDisplayName") => Note::ActivityDisplay,
+        _ if starts_with_ignore_case(key, "properties.") => Note::PropertiesPrefix,
+        _ if key.starts_with("auditData.") => Note::AuditDataPrefix,
+        _ => Note::None,
+    }
+}
+
+fn note(k: &mut Keys, note: Note, index: usize) {
+    match note {
+        Note::None => {}
+        Note::Table => k.table = Some(index),
+        Note::Workload => k.workload = true,
+        Note::Category => k.category = Some(index),
+        Note::AuditData => k.audit_data = true,
+        Note::Operation => k.operation = true,
+        Note::RecordType => k.record_type = true,
+        Note::ResultType => k.result_type = true,
+        Note::ResourceId => k.resource_id = Some(index),
+        Note::RequestUri => k.request_uri = true,
+        Note::InitiatedBy => k.initiated_by = true,
+        Note::CreationTime => k.creation_time = true,
+        Note::RiskEventType => k.risk_event_type = true,
+        Note::OperationName => k.operation_name = true,
+        Note::AzureActivity => k.azure_activity = true,
+        Note::AppDisplay => k.app_display = true,
+        Note::OfficeWorkload => k.office_workload = true,
+        Note::EventTimestamp => k.event_timestamp = true,
+        Note::Created => k.created = true,
+        Note::LoggedBy => k.logged_by = true,
+        Note::ActivityTime => k.activity_time = true,
+        Note::SignInStatus => k.sign_in_status = true,
+        Note::UserPrincipal => k.user_principal = true,
+        Note::GraphAudit => k.graph_audit = true,
+        Note::ActivityDisplay => k.activity_display = true,
+        Note::PropertiesPrefix => k.properties = true,
+        Note::AuditDataPrefix => k.graph_audit = true,
     }
 }
 
@@ -220,30 +289,19 @@ fn diagnostic_family(category: &str, resource_id: Option<&str>) -> Family {
     }
 }
 
-/// The first value of a top-level key, compared without regard to case:
-/// through the names table when the key is registered there (see
-/// `index::register_names`), else by scanning the record.
-pub(crate) fn top<'e>(ev: &'e Event, key: &str) -> Option<&'e str> {
-    match ev.names().get(key) {
-        Some(id) => ev.first(id).map(|v| v.text),
-        None => ev
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.text),
-    }
-}
-
 /// Sigma's logsource for a record of `family`.
-pub(crate) fn logsource(ev: &Event, family: Family) -> LogSource {
+pub(crate) fn logsource(ev: &Event, family: Family, tops: &Tops) -> LogSource {
     let (product, service) = match family {
-        Family::Ual => ("m365", ual_service(ev)),
+        Family::Ual => ("m365", ual_service(ev, tops)),
         Family::SignIn => ("azure", "signinlogs"),
         Family::Audit => ("azure", "auditlogs"),
         Family::GraphActivity => ("azure", "graphactivitylogs"),
         Family::Activity => ("azure", "activitylogs"),
         Family::Risk => {
-            let pim = top(ev, "riskEventType")
-                .or_else(|| top(ev, "properties.riskEventType"))
+            let pim = tops
+                .risk_event_type
+                .get(ev)
+                .or_else(|| tops.properties_risk_event_type.get(ev))
                 .is_some_and(|t| t.ends_with("AlertIncident"));
             ("azure", if pim { "pim" } else { "riskdetection" })
         }
@@ -258,18 +316,20 @@ pub(crate) fn logsource(ev: &Event, family: Family) -> LogSource {
 /// SigmaHQ's m365 services: `threat_management` for Security & Compliance
 /// alerts, `threat_detection` for Defender for Cloud Apps alerts,
 /// `exchange` for the Exchange workload, `audit` for the rest of the UAL.
-fn ual_service(ev: &Event) -> &'static str {
-    let workload = top(ev, "Workload")
-        .or_else(|| top(ev, "OfficeWorkload"))
-        .or_else(|| top(ev, "service"))
+fn ual_service(ev: &Event, tops: &Tops) -> &'static str {
+    let workload = tops
+        .workload
+        .get(ev)
+        .or_else(|| tops.office_workload.get(ev))
+        .or_else(|| tops.service.get(ev))
         .unwrap_or("");
     let is = |w: &str| workload.eq_ignore_ascii_case(w);
     if is("MicrosoftCloudAppSecurity") || is("CloudAppSecurity") {
         return "threat_detection";
     }
     if is("SecurityComplianceCenter") {
-        let record_type = top(ev, "RecordType").unwrap_or("");
-        let operation = top(ev, "Operation").unwrap_or("");
+        let record_type = tops.record_type.get(ev).unwrap_or("");
+        let operation = tops.operation.get(ev).unwrap_or("");
         if record_type == "40"
             || record_type.eq_ignore_ascii_case("SecurityComplianceAlerts")
             || operation.starts_with("Alert")

@@ -7,6 +7,7 @@
 use chrono::{Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use vigie_core::{Event, Timestamp};
 
+use super::index::Tops;
 use super::shape::Family;
 
 /// The zone of locale-formatted dates that do not carry one.
@@ -93,10 +94,15 @@ pub(crate) fn time_fields(family: Family) -> &'static [&'static str] {
 
 /// The record's time, from the first of its family's time fields that
 /// parses.
-pub(crate) fn record_time(ev: &Event, family: Family, zone: Timezone) -> Option<Timestamp> {
-    time_fields(family)
+pub(crate) fn record_time(
+    ev: &Event,
+    family: Family,
+    zone: Timezone,
+    tops: &Tops,
+) -> Option<Timestamp> {
+    Tops::of(&tops.time, family)
         .iter()
-        .find_map(|field| parse(super::shape::top(ev, field)?, zone))
+        .find_map(|field| parse(field.get(ev)?, zone))
 }
 
 /// Parses any timestamp form of the cloud exports (see the module
