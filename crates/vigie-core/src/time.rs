@@ -25,16 +25,17 @@ pub fn parse_timestamp(text: &str) -> Option<Timestamp> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
         return Some(dt.with_timezone(&Utc).timestamp_micros());
     }
-    // "2020-10-22 02:57:56.178Z" and "...+00:00" with a space instead of T.
-    if let Ok(dt) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z") {
-        return Some(dt.with_timezone(&Utc).timestamp_micros());
-    }
     let naive = text.strip_suffix('Z').unwrap_or(text);
-    // ISO without a zone (`AppAccessContext.IssuedAtTime`) is the common
-    // case: chrono's own parser for it, before the format strings (which
-    // chrono re-reads on every call).
+    // ISO without a zone (UAL `CreationTime`, `AppAccessContext.IssuedAtTime`)
+    // is the common case: chrono's own parser for it, before the format
+    // strings (which chrono re-reads on every call). It takes no zone and
+    // the format below requires one, so the order changes no result.
     if let Ok(dt) = naive.parse::<NaiveDateTime>() {
         return Some(Utc.from_utc_datetime(&dt).timestamp_micros());
+    }
+    // "2020-10-22 02:57:56.178+02:00" with a space instead of T.
+    if let Ok(dt) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z") {
+        return Some(dt.with_timezone(&Utc).timestamp_micros());
     }
     for format in NAIVE_FORMATS {
         if let Ok(dt) = NaiveDateTime::parse_from_str(naive, format) {
@@ -65,6 +66,9 @@ mod tests {
             "2020-10-22 02:57:56.178",
             "2020-10-22T04:57:56.178+02:00",
             "2020-10-22T02:57:56.178",
+            "2020-10-22 02:57:56.178Z",
+            "2020-10-22 04:57:56.178+02:00",
+            "2020-10-22 00:57:56.178-0200",
         ] {
             assert_eq!(parse_timestamp(form), Some(want), "{form}");
         }
