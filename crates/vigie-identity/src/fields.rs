@@ -356,8 +356,9 @@ fn scan<'e>(
 }
 
 /// [`parse_timestamp`], with a fast path for the zone-less form every
-/// `AppAccessContext.IssuedAtTime` has (`2023-06-05T05:01:04`), which the
-/// general parser only reaches after two failed formats.
+/// `AppAccessContext.IssuedAtTime` has (`2023-06-05T05:01:04`): fixed
+/// offsets instead of the general parser's RFC 3339 attempt and chrono's
+/// `FromStr`.
 fn parse_issued(text: &str) -> Option<Timestamp> {
     fast_iso(text).or_else(|| parse_timestamp(text))
 }
