@@ -118,6 +118,19 @@ struct State {
     over_cap: u64,
 }
 
+/// Adds `value` under `user` to the saved (text) form of a baseline set.
+fn remember(
+    saved: &mut BTreeMap<String, BTreeSet<String>>,
+    strings: &Strings,
+    user: Sym,
+    value: Sym,
+) {
+    saved
+        .entry(strings.get(user).to_owned())
+        .or_default()
+        .insert(strings.get(value).to_owned());
+}
+
 impl State {
     fn new(known: Baseline, strings: &mut Strings) -> State {
         let mut st = State {
@@ -304,11 +317,7 @@ impl BaselineDetector {
         if let Some(country) = si.country {
             let known = st.countries.entry(user).or_default();
             if known.insert(country) {
-                st.known
-                    .countries
-                    .entry(strings.get(user).to_owned())
-                    .or_default()
-                    .insert(strings.get(country).to_owned());
+                remember(&mut st.known.countries, strings, user, country);
                 if !learning && known.len() > 1 {
                     let ev = evidence(strings, &[]);
                     out.alert(
@@ -327,11 +336,7 @@ impl BaselineDetector {
         if let Some(net) = net {
             let known = st.networks.entry(user).or_default();
             if known.len() < MAX_NETWORKS && known.insert(net) {
-                st.known
-                    .networks
-                    .entry(strings.get(user).to_owned())
-                    .or_default()
-                    .insert(strings.get(net).to_owned());
+                remember(&mut st.known.networks, strings, user, net);
                 if !learning && known.len() > 1 {
                     st.new_networks += 1;
                     if self.options.alert_new_networks {

@@ -58,6 +58,8 @@ fn literals_of(m: &ValueMatcher) -> Option<Vec<(Vec<u8>, bool)>> {
         StrMatch::Equals(s) => (s.as_bytes().to_vec(), true),
         other => (other.required_literal()?.to_vec(), false),
     };
+    // An exact value may be short: a whole-value lookup costs the same.
+    let min = if exact { 1 } else { MIN_LITERAL };
     if !bytes.is_ascii() {
         // Case-insensitive matchers search the (already lower-cased)
         // literal in the lower-cased value: it is a witness as it is.
@@ -72,11 +74,8 @@ fn literals_of(m: &ValueMatcher) -> Option<Vec<(Vec<u8>, bool)>> {
         } else {
             text.to_owned()
         };
-        let min = if exact { 1 } else { MIN_LITERAL };
         return (lowered.len() >= min).then(|| vec![(lowered.into_bytes(), exact)]);
     }
-    // An exact value may be short: a whole-value lookup costs the same.
-    let min = if exact { 1 } else { MIN_LITERAL };
     if bytes.len() < min {
         return None;
     }

@@ -208,6 +208,30 @@ impl<'de, 's> FastReader<'de, 's> {
             Ok(())
         }
     }
+
+    /// Reads the object or array whose opening bracket is at the current
+    /// position; the visitor must read it to its closing bracket.
+    fn container<T>(
+        &mut self,
+        close: u8,
+        visit: impl for<'r> FnOnce(Members<'r, 'de, 's>) -> Result<T, Bail>,
+    ) -> Result<T, Bail> {
+        self.pos += 1;
+        self.nest()?;
+        let mut closed = false;
+        let value = visit(Members {
+            reader: &mut *self,
+            close,
+            first: true,
+            closed: &mut closed,
+        })?;
+        self.depth -= 1;
+        if closed {
+            Ok(value)
+        } else {
+            Err(Bail)
+        }
+    }
 }
 
 /// From `from` (inside a string), the position of the next quote or
@@ -270,38 +294,8 @@ impl<'de> Deserializer<'de> for &mut FastReader<'de, '_> {
                 Text::Borrowed(s) => visitor.visit_borrowed_str(s),
                 Text::Scratch => visitor.visit_str(self.scratch.as_str()),
             },
-            b'{' => {
-                self.pos += 1;
-                self.nest()?;
-                let mut closed = false;
-                let value = visitor.visit_map(Entries {
-                    reader: &mut *self,
-                    first: true,
-                    closed: &mut closed,
-                })?;
-                self.depth -= 1;
-                if closed {
-                    Ok(value)
-                } else {
-                    Err(Bail)
-                }
-            }
-            b'[' => {
-                self.pos += 1;
-                self.nest()?;
-                let mut closed = false;
-                let value = visitor.visit_seq(Elements {
-                    reader: &mut *self,
-                    first: true,
-                    closed: &mut closed,
-                })?;
-                self.depth -= 1;
-                if closed {
-                    Ok(value)
-                } else {
-                    Err(Bail)
-                }
-            }
+            b'{' => self.container(b'}', |members| visitor.visit_map(members)),
+            b'[' => self.container(b']', |members| visitor.visit_seq(members)),
             b't' => {
                 self.literal(b"true")?;
                 visitor.visit_bool(true)
@@ -336,36 +330,50 @@ impl<'de> Deserializer<'de> for &mut FastReader<'de, '_> {
     }
 }
 
-/// The members of an object; `closed` is set on its closing brace.
-struct Entries<'r, 'de, 's> {
+/// The members of an object or the elements of an array; `closed` is set
+/// on the closing bracket.
+struct Members<'r, 'de, 's> {
     reader: &'r mut FastReader<'de, 's>,
+    /// `}` or `]`.
+    close: u8,
     first: bool,
     closed: &'r mut bool,
 }
 
-impl<'de> MapAccess<'de> for Entries<'_, 'de, '_> {
+impl Members<'_, '_, '_> {
+    /// Steps over the comma before the next member: `false` (after
+    /// consuming it) at the closing bracket. Commas only go between
+    /// members: none first, none trailing (the member read fails on `]`).
+    fn next(&mut self) -> Result<bool, Bail> {
+        let r = &mut *self.reader;
+        r.skip_ws();
+        match r.peek() {
+            Some(b) if b == self.close => {
+                r.pos += 1;
+                *self.closed = true;
+                return Ok(false);
+            }
+            Some(b',') if !self.first => r.pos += 1,
+            Some(_) if self.first => {}
+            _ => return Err(Bail),
+        }
+        self.first = false;
+        Ok(true)
+    }
+}
+
+impl<'de> MapAccess<'de> for Members<'_, 'de, '_> {
     type Error = Bail;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Bail> {
+        if !self.next()? {
+            return Ok(None);
+        }
         let r = &mut *self.reader;
         r.skip_ws();
-        match r.peek() {
-            Some(b'}') => {
-                r.pos += 1;
-                *self.closed = true;
-                return Ok(None);
-            }
-            Some(b',') if !self.first => {
-                r.pos += 1;
-                r.skip_ws();
-            }
-            Some(b'"') if self.first => {}
-            _ => return Err(Bail),
-        }
-        self.first = false;
         if r.peek() != Some(b'"') {
             return Err(Bail);
         }
@@ -380,34 +388,17 @@ impl<'de> MapAccess<'de> for Entries<'_, 'de, '_> {
     }
 }
 
-/// The elements of an array; `closed` is set on its closing bracket.
-struct Elements<'r, 'de, 's> {
-    reader: &'r mut FastReader<'de, 's>,
-    first: bool,
-    closed: &'r mut bool,
-}
-
-impl<'de> SeqAccess<'de> for Elements<'_, 'de, '_> {
+impl<'de> SeqAccess<'de> for Members<'_, 'de, '_> {
     type Error = Bail;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Bail> {
-        let r = &mut *self.reader;
-        r.skip_ws();
-        match r.peek() {
-            Some(b']') => {
-                r.pos += 1;
-                *self.closed = true;
-                return Ok(None);
-            }
-            Some(b',') if !self.first => r.pos += 1,
-            Some(_) if self.first => {}
-            _ => return Err(Bail),
+        if !self.next()? {
+            return Ok(None);
         }
-        self.first = false;
-        seed.deserialize(&mut *r).map(Some)
+        seed.deserialize(&mut *self.reader).map(Some)
     }
 }
 
