@@ -108,8 +108,9 @@ pub struct Alert {
     pub event_id: Option<String>,
     /// The fields the rule looked at, with the event's values.
     pub evidence: Vec<(String, String)>,
-    /// The whole event as JSON.
-    pub event: serde_json::Value,
+    /// The whole event as JSON text (an object), rendered once when the
+    /// alert is made; [`crate::raw_json`] renders any other value.
+    pub event: Box<serde_json::value::RawValue>,
 }
 
 impl Alert {

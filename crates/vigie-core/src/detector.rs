@@ -56,7 +56,7 @@ impl Alert {
             channel,
             event_id: first(well_known::EVENT_ID),
             evidence,
-            event: event.to_json(),
+            event: event.to_json_text(),
         }
     }
 }

@@ -359,30 +359,13 @@ impl Event {
 
     /// The event as a JSON object; repeated names become arrays.
     pub fn to_json(&self) -> serde_json::Value {
-        let mut map = serde_json::Map::new();
-        for (key, value) in self.iter() {
-            let json = match value.kind {
-                ValueKind::Null => serde_json::Value::Null,
-                ValueKind::Bool => serde_json::Value::Bool(value.text == "true"),
-                ValueKind::Num => value
-                    .text
-                    .parse::<serde_json::Number>()
-                    .map(serde_json::Value::Number)
-                    .unwrap_or_else(|_| serde_json::Value::String(value.text.to_owned())),
-                ValueKind::Str => serde_json::Value::String(value.text.to_owned()),
-            };
-            match map.get_mut(key) {
-                Some(serde_json::Value::Array(items)) => items.push(json),
-                Some(existing) => {
-                    let first = existing.take();
-                    *existing = serde_json::Value::Array(vec![first, json]);
-                }
-                None => {
-                    map.insert(key.to_owned(), json);
-                }
-            }
-        }
-        serde_json::Value::Object(map)
+        serde_json::to_value(crate::event_json::EventAsJson(self)).unwrap_or_default()
+    }
+
+    /// The event as JSON text (what alerts carry), written straight from
+    /// the fields: see [`Event::to_json`] for the shape.
+    pub fn to_json_text(&self) -> Box<serde_json::value::RawValue> {
+        crate::event_json::raw_json(&crate::event_json::EventAsJson(self))
     }
 }
 

@@ -15,6 +15,7 @@
 mod alert;
 mod detector;
 mod event;
+mod event_json;
 mod fields;
 mod stateful;
 mod time;
@@ -22,6 +23,7 @@ mod time;
 pub use alert::{Alert, Level, RuleMeta};
 pub use detector::Detector;
 pub use event::{Event, EventKind, LogSource, ValueKind, ValueRef, Values};
+pub use event_json::raw_json;
 pub use fields::{well_known, FieldId, FieldNames, SpellingCache};
 pub use stateful::{
     Collector, Findings, Stamped, StatefulDetector, StatefulRunner, DEFAULT_FACT_CAP,

@@ -80,6 +80,6 @@ pub fn build(rule: &Arc<RuleMeta>, time: Option<Timestamp>, record: u64, ev: Evi
         channel: Some("identity".to_owned()),
         event_id: None,
         evidence: ev.pairs,
-        event: serde_json::Value::Object(map),
+        event: vigie_core::raw_json(&map),
     }
 }

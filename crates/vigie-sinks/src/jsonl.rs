@@ -26,7 +26,7 @@ struct Line<'a> {
     file: &'a str,
     record: u64,
     evidence: Evidence<'a>,
-    event: &'a serde_json::Value,
+    event: &'a serde_json::value::RawValue,
 }
 
 #[derive(Serialize)]

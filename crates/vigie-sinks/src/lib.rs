@@ -160,7 +160,7 @@ mod test_support {
             channel: None,
             event_id: None,
             evidence: Vec::new(),
-            event: serde_json::json!({}),
+            event: vigie_core::raw_json(&serde_json::json!({})),
         }
     }
 
@@ -193,7 +193,9 @@ mod test_support {
                 ("CommandLine".into(), "whoami /all".into()),
                 ("Image".into(), "C:\\Windows\\System32\\whoami.exe".into()),
             ],
-            event: serde_json::json!({"EventID": 4688, "CommandLine": "whoami /all"}),
+            event: vigie_core::raw_json(
+                &serde_json::json!({"EventID": 4688, "CommandLine": "whoami /all"}),
+            ),
         }
     }
 }
@@ -243,7 +245,7 @@ mod tests {
         a.host = Some(String::new());
         a.user = Some("\u{FEFF}\u{200D}".into());
         a.evidence = vec![(huge.clone(), huge.clone()), (String::new(), String::new())];
-        a.event = serde_json::json!({ "k": huge });
+        a.event = vigie_core::raw_json(&serde_json::json!({ "k": huge }));
         let alerts = [a, test_support::alert("", "")];
         for width in [0, 1, 2, 3, 7, 160] {
             for color in [false, true] {

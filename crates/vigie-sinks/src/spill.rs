@@ -123,7 +123,7 @@ struct Stored {
     channel: Option<String>,
     event_id: Option<String>,
     evidence: Vec<(String, String)>,
-    event: serde_json::Value,
+    event: Box<serde_json::value::RawValue>,
 }
 
 impl AlertStore {
@@ -358,8 +358,8 @@ impl Iterator for Sorted {
     }
 }
 
-/// About how many bytes an alert holds (strings, evidence and the event
-/// tree with the allocator's and the map's overhead).
+/// About how many bytes an alert holds (strings, evidence and the event's
+/// JSON text, with the allocator's overhead).
 fn approx_size(alert: &Alert) -> usize {
     let opt = |s: &Option<String>| s.as_ref().map_or(0, |s| s.len() + 24);
     let evidence: usize = alert
@@ -373,23 +373,8 @@ fn approx_size(alert: &Alert) -> usize {
         + opt(&alert.channel)
         + opt(&alert.event_id)
         + evidence
-        + value_size(&alert.event)
-}
-
-fn value_size(value: &serde_json::Value) -> usize {
-    use serde_json::Value;
-    const NODE: usize = 48;
-    match value {
-        Value::String(s) => NODE + s.len(),
-        Value::Array(items) => NODE + items.iter().map(value_size).sum::<usize>(),
-        Value::Object(map) => {
-            NODE + map
-                .iter()
-                .map(|(k, v)| k.len() + 40 + value_size(v))
-                .sum::<usize>()
-        }
-        _ => NODE,
-    }
+        + alert.event.get().len()
+        + 16
 }
 
 #[cfg(test)]
@@ -401,7 +386,7 @@ mod tests {
         let mut a = alert(id, &format!("rule {id}"));
         a.timestamp = Some(ts);
         a.record = record;
-        a.event = serde_json::json!({ "n": record, "pad": "x".repeat(200) });
+        a.event = vigie_core::raw_json(&serde_json::json!({ "n": record, "pad": "x".repeat(200) }));
         a
     }
 

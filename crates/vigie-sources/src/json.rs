@@ -217,12 +217,29 @@ pub(crate) fn read_document(mut stream: Stream<'_>, opts: &ReadOptions, sink: &S
         // Valid UTF-8 checked once, in bulk, rather than string by string.
         match std::str::from_utf8(bytes) {
             Ok(text) => {
-                let mut de = serde_json::Deserializer::from_str(text);
-                document_values(&mut de, &mut flattener, sink);
+                let mut index = 0u64;
+                let mut emit = |ev: &mut Event| {
+                    index += 1;
+                    sink.event(ev, index);
+                };
+                match flattener.parse_document(text, &mut emit) {
+                    Ok(outcomes) => {
+                        for outcome in outcomes {
+                            report_skipped(outcome, None, sink);
+                        }
+                    }
+                    // What the fast reader declines, serde_json reads
+                    // again (its events and error messages are the
+                    // reference), without the events already emitted.
+                    Err(emitted) => {
+                        let mut de = serde_json::Deserializer::from_str(text);
+                        document_values(&mut de, &mut flattener, sink, emitted);
+                    }
+                }
             }
             Err(_) => {
                 let mut de = serde_json::Deserializer::from_slice(bytes);
-                document_values(&mut de, &mut flattener, sink);
+                document_values(&mut de, &mut flattener, sink, 0);
             }
         }
     } else {
@@ -230,22 +247,29 @@ pub(crate) fn read_document(mut stream: Stream<'_>, opts: &ReadOptions, sink: &S
         // one at a time from the buffer, slower but bounded in memory).
         let reader = BufReader::with_capacity(READ_BUFFER, stream);
         let mut de = serde_json::Deserializer::from_reader(reader);
-        document_values(&mut de, &mut flattener, sink);
+        document_values(&mut de, &mut flattener, sink, 0);
     }
 }
 
 /// Reads JSON values until the input ends: one for a normal document,
 /// several for concatenated pretty-printed objects (`jq .` output).
+/// The first `skip` events are numbered but not emitted (the fast reader
+/// emitted them already).
 fn document_values<'de, R: serde_json::de::Read<'de>>(
     de: &mut serde_json::Deserializer<R>,
     flattener: &mut Flattener,
     sink: &Sink<'_>,
+    mut skip: u64,
 ) {
     let mut index = 0u64;
     loop {
         let mut emit = |ev: &mut Event| {
             index += 1;
-            sink.event(ev, index);
+            if skip > 0 {
+                skip -= 1;
+            } else {
+                sink.event(ev, index);
+            }
         };
         match flattener.parse(&mut *de, &mut emit) {
             Ok(outcome) => {

@@ -72,7 +72,14 @@ pub fn redact_alert(alert: &mut Alert) {
             *value = r;
         }
     }
-    redact_value(&mut alert.event);
+    // Parsed only when a token may be there: every token starts with
+    // `eyJ`, and JSON text never escapes its characters.
+    if alert.event.get().contains("eyJ") {
+        if let Ok(mut event) = serde_json::from_str::<Value>(alert.event.get()) {
+            redact_value(&mut event);
+            alert.event = vigie_core::raw_json(&event);
+        }
+    }
 }
 
 #[cfg(test)]

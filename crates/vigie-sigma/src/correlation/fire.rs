@@ -84,6 +84,6 @@ pub fn fire(corr: &Correlation, key: &[Box<str>], window: &[Entry], m: f64) -> O
         channel: Some("correlation".into()),
         event_id: None,
         evidence,
-        event: Value::Object(event),
+        event: vigie_core::raw_json(&event),
     })
 }

@@ -602,6 +602,110 @@ mod tests {
         files
     }
 
+    /// A document's values read by serde_json one after another, as
+    /// `read_document` does without the fast reader: the events, each
+    /// value's skipped count, and whether the document ended cleanly.
+    fn document_with_serde(fl: &mut Flattener, text: &str) -> (Flat, Vec<u64>, bool) {
+        let (mut events, mut skipped) = (Vec::new(), Vec::new());
+        let mut emit = collect(&mut events);
+        let mut de = serde_json::Deserializer::from_str(text);
+        let clean = loop {
+            match fl.parse(&mut de, &mut emit) {
+                Ok(outcome) => {
+                    if outcome.root_pending {
+                        fl.emit_root(&mut emit);
+                    }
+                    skipped.push(outcome.skipped);
+                }
+                Err(_) => break false,
+            }
+            if de.end().is_ok() {
+                break true;
+            }
+        };
+        drop(emit);
+        (events, skipped, clean)
+    }
+
+    /// `parse_document` either reads a document exactly as serde_json does,
+    /// or declines it having emitted a prefix of serde_json's events (which
+    /// `read_document` then skips when serde_json reads it again).
+    /// True when the fast reader read it.
+    fn document_agrees(fast: &mut Flattener, serde: &mut Flattener, text: &str) -> bool {
+        let (want, want_skipped, clean) = document_with_serde(serde, text);
+        let mut events = Vec::new();
+        let got = fast.parse_document(text, &mut collect(&mut events));
+        match got {
+            Ok(outcomes) => {
+                assert!(
+                    clean,
+                    "fast reader accepted a document serde_json rejects: {text}"
+                );
+                assert_eq!(events, want, "{text}");
+                let skipped: Vec<u64> = outcomes.iter().map(|o| o.skipped).collect();
+                assert_eq!(skipped, want_skipped, "{text}");
+                true
+            }
+            Err(emitted) => {
+                assert_eq!(events.len() as u64, emitted, "{text}");
+                assert_eq!(events[..], want[..events.len()], "{text}");
+                false
+            }
+        }
+    }
+
+    #[test]
+    fn documents_read_as_with_serde_json() {
+        let names = Arc::new(FieldNames::new());
+        let mut fast = Flattener::new(&names, 1 << 24);
+        let mut serde = Flattener::new(&names, 1 << 24);
+        let texts = [
+            r#"{"records":[{"a":1},{"b":"x"}]}"#,
+            r#"{"value":[{"a":1},2,{"b":"\u00e9"}]}"#,
+            "{\n  \"a\": 1\n}\n{\n  \"b\": [1,2]\n}\n",
+            r#"[{"a":1},{"b":2}] [{"c":3}]"#,
+            r#"{"a":1} {"b":2} x"#,
+            r#"{"a":1} {"b":"\ud800"}"#,
+            r#"{"a":1} {"b":1.5e3}"#,
+            "",
+            "  ",
+        ];
+        let accepted: Vec<bool> = texts
+            .iter()
+            .map(|text| document_agrees(&mut fast, &mut serde, text))
+            .collect();
+        // Envelopes, arrays and concatenated values are the fast reader's.
+        assert_eq!(accepted[..4], [true; 4]);
+        let files = corpus_files();
+        if files.is_empty() {
+            eprintln!("skipping the corpus part: ../shared/data/jsonl and cloud not found");
+            return;
+        }
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        let (mut documents, mut fast_read) = (0, 0);
+        for file in &files {
+            let Ok(text) = std::fs::read_to_string(file) else {
+                continue;
+            };
+            documents += 1;
+            fast_read += usize::from(document_agrees(&mut fast, &mut serde, &text));
+            if text.len() > 1 << 20 {
+                continue;
+            }
+            for _ in 0..4 {
+                let damaged = mutate(&text, &mut rng);
+                if let Ok(damaged) = std::str::from_utf8(&damaged) {
+                    document_agrees(&mut fast, &mut serde, damaged);
+                }
+            }
+        }
+        assert!(documents > 10, "only {documents} documents read");
+        assert!(
+            fast_read * 10 > documents * 9,
+            "fast reader read {fast_read} of {documents}"
+        );
+    }
+
     /// Every record of the shared corpora, and damaged copies of a sample
     /// of them: the flattener with the fast reader gives the same events
     /// and the same errors as with serde_json alone, and the fast reader

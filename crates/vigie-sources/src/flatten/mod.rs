@@ -344,6 +344,43 @@ impl Flattener {
         Ok(outcome)
     }
 
+    /// Reads a whole in-memory document — one JSON value or several
+    /// concatenated ones (`jq .` output) — with the fast reader, emitting
+    /// each value's events (a root that is not an envelope included).
+    /// Returns each value's outcome, or, when the fast reader declines the
+    /// text, how many events it had already emitted: the caller reads the
+    /// document again with serde_json and skips that many.
+    pub(crate) fn parse_document(
+        &mut self,
+        text: &str,
+        emit: &mut dyn FnMut(&mut Event),
+    ) -> Result<Vec<Outcome>, u64> {
+        let mut emitted = 0u64;
+        let mut counting = |ev: &mut Event| {
+            emitted += 1;
+            emit(ev)
+        };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut reader = FastReader::new(text, &mut scratch);
+        let mut outcomes = Vec::new();
+        let read = loop {
+            match self.parse(&mut reader, &mut counting) {
+                Ok(outcome) => {
+                    if outcome.root_pending {
+                        self.emit_root(&mut counting);
+                    }
+                    outcomes.push(outcome);
+                }
+                Err(fast::Bail) => break Err(()),
+            }
+            if reader.end().is_ok() {
+                break Ok(());
+            }
+        };
+        self.scratch = scratch;
+        read.map(|()| outcomes).map_err(|()| emitted)
+    }
+
     /// Finishes and emits the record read by the last `parse`.
     pub(crate) fn emit_root(&mut self, emit: &mut dyn FnMut(&mut Event)) {
         windows::finish(&mut self.root.ev, &self.root.st);
