@@ -95,10 +95,11 @@ impl Dedup {
         let id = Tops::of(&tops.ids, family)
             .iter()
             .find_map(|f| f.get(ev))
-            .filter(|id| !id.trim().is_empty());
+            .map(str::trim)
+            .filter(|id| !id.is_empty());
         let (id, kind): (&str, u8) = match id {
             Some(id) => (id, 0),
-            None if family == Family::SignIn => (tops.correlation_id.get(ev)?, 1),
+            None if family == Family::SignIn => (tops.correlation_id.get(ev)?.trim(), 1),
             None => return None,
         };
         // The key's bytes are gathered and hashed in one call: SipHash
@@ -109,7 +110,7 @@ impl Dedup {
         bytes.push(kind);
         // Ids differ in case between shapes (GUIDs upper/lower).
         let start = bytes.len();
-        bytes.extend_from_slice(id.trim().as_bytes());
+        bytes.extend_from_slice(id.as_bytes());
         bytes[start..].make_ascii_lowercase();
         // What was done, and to what: an id reused by test or synthetic
         // data for another action is not a duplicate.

@@ -34,6 +34,10 @@ pub(crate) fn normalise(ev: &mut Event, index: &mut CloudIndex) {
             n += 1;
         }
     }
+    if n == 0 {
+        // The usual case: addresses without port or brackets.
+        return;
+    }
     let mut start = 0;
     for (id, key_end, end) in found.into_iter().flatten() {
         if let (Some(key), Some(bare)) = (text.get(start..key_end), text.get(key_end..end)) {
