@@ -84,38 +84,45 @@ impl Dedup {
     /// has both the same; test and synthetic data reuse ids at other
     /// times) and what it did; for sign-ins without an id, the correlation
     /// id and time.
-    pub(crate) fn key(&self, ev: &Event, family: Family, tops: &Tops) -> Option<u64> {
+    /// `bytes` is a reused buffer.
+    pub(crate) fn key(
+        &self,
+        ev: &Event,
+        family: Family,
+        tops: &Tops,
+        bytes: &mut Vec<u8>,
+    ) -> Option<u64> {
         let id = Tops::of(&tops.ids, family)
             .iter()
             .find_map(|f| f.get(ev))
-            .filter(|id| !id.trim().is_empty());
+            .map(str::trim)
+            .filter(|id| !id.is_empty());
         let (id, kind): (&str, u8) = match id {
             Some(id) => (id, 0),
-            None if family == Family::SignIn => (tops.correlation_id.get(ev)?, 1),
+            None if family == Family::SignIn => (tops.correlation_id.get(ev)?.trim(), 1),
             None => return None,
         };
-        let mut h = self.state.build_hasher();
-        h.write_u8(family as u8);
-        h.write_u8(kind);
-        // Ids differ in case between shapes (GUIDs upper/lower). Lowered a
-        // block at a time: the hasher takes the same bytes as one at a
-        // time, for far fewer calls.
-        let mut block = [0u8; 64];
-        for chunk in id.trim().as_bytes().chunks(block.len()) {
-            let lowered = &mut block[..chunk.len()];
-            lowered.copy_from_slice(chunk);
-            lowered.make_ascii_lowercase();
-            h.write(lowered);
-        }
+        // The key's bytes are gathered and hashed in one call: SipHash
+        // takes the same bytes as written piecemeal, for far less work
+        // per record.
+        bytes.clear();
+        bytes.push(family as u8);
+        bytes.push(kind);
+        // Ids differ in case between shapes (GUIDs upper/lower).
+        let start = bytes.len();
+        bytes.extend_from_slice(id.as_bytes());
+        bytes[start..].make_ascii_lowercase();
         // What was done, and to what: an id reused by test or synthetic
         // data for another action is not a duplicate.
         for (field, nested) in &tops.discriminators {
             if let Some(value) = field.get(ev).or_else(|| nested.get(ev)) {
-                h.write_u8(0x1f);
-                h.write(value.as_bytes());
+                bytes.push(0x1f);
+                bytes.extend_from_slice(value.as_bytes());
             }
         }
-        h.write_i64(ev.timestamp.unwrap_or(0));
+        bytes.extend_from_slice(&ev.timestamp.unwrap_or(0).to_ne_bytes());
+        let mut h = self.state.build_hasher();
+        h.write(bytes);
         Some(h.finish())
     }
 }

@@ -17,6 +17,8 @@ use rustc_hash::FxHashMap;
 use vigie_core::{Event, FieldId, FieldNames, LogSource};
 
 use super::fields::FieldMap;
+use super::fold::EntryMemo;
+use super::keys::{Layout, Roles};
 use super::shape::{starts_with_ignore_case, Family};
 use super::{dedup, time};
 
@@ -196,18 +198,32 @@ pub(crate) struct CloudIndex {
     strip: Vec<u32>,
     /// Id → is a client-address field.
     ip: Vec<bool>,
+    /// Id → is a candidate of some mapping section.
+    candidate: Vec<bool>,
     /// Mapping sections by name (`m365/exchange`, `azure`).
     sections: FxHashMap<String, Section>,
     /// Logsource → the sections that apply, most specific first (a few
     /// entries; looked up by the `&'static str` identity of the names).
     by_logsource: Vec<(LogSource, [Option<usize>; 2])>,
     section_list: Vec<Section>,
-    /// Reused buffer of (field index, id it stands for).
-    found: Vec<(usize, FieldId)>,
+    /// Per entry of `section_list`: the best candidate per slot among the
+    /// fields of the plan, and the plan version it is for. Records of one
+    /// input repeat their keys, so the ranking is mostly reused.
+    ranked: Vec<(u64, Best)>,
+    /// The key memo and the plan of the record being normalised.
+    pub(crate) layout: Layout,
+    /// Fields the pass added to the record (bare IPs, `status`) with
+    /// their id: the plan does not cover them, but stripping and aliasing
+    /// see them as they see every field.
+    pub(crate) added: Vec<(usize, FieldId)>,
+    /// Reused buffer of the IP clean-up.
+    pub(crate) ip_text: String,
+    /// Reused buffer of the dedup key.
+    pub(crate) dedup_bytes: Vec<u8>,
     /// Reused buffer of the best candidate per slot of a section.
-    best: Vec<Option<(usize, usize)>>,
-    /// Reused buffers of the Name/Value folding.
-    pub(crate) fold_name: String,
+    best: Best,
+    /// Memo and reused buffer of the Name/Value folding.
+    pub(crate) entries: EntryMemo,
     pub(crate) folds: Vec<(FieldId, usize)>,
 }
 
@@ -273,9 +289,15 @@ impl CloudIndex {
             }
         }
         let mut sections = FxHashMap::default();
+        let mut candidate = vec![false; names.len()];
         for (section_name, entries) in map.alias_sections() {
             let mut section = build_section(&names, entries);
             if !section.sigma.is_empty() {
+                for id in section.candidates.keys() {
+                    if let Some(flag) = candidate.get_mut(*id as usize) {
+                        *flag = true;
+                    }
+                }
                 section.flatten(names.len());
                 sections.insert(section_name.to_owned(), section);
             }
@@ -286,50 +308,85 @@ impl CloudIndex {
             map,
             strip,
             ip,
+            candidate,
             sections,
             by_logsource: Vec::new(),
             section_list: Vec::new(),
-            found: Vec::new(),
+            ranked: Vec::new(),
+            layout: Layout::default(),
+            added: Vec::new(),
+            ip_text: String::new(),
+            dedup_bytes: Vec::new(),
             best: Vec::new(),
-            fold_name: String::new(),
+            entries: EntryMemo::default(),
             folds: Vec::new(),
         }
+    }
+
+    /// Reads the keys of `ev` into the layout's plan (see `keys.rs`),
+    /// unless the plan is already that of `ev`.
+    pub(crate) fn read_keys(&mut self, ev: &Event) {
+        let (ip, strip, candidate) = (&self.ip, &self.strip, &self.candidate);
+        self.layout.read(ev, |id| {
+            let i = id.0 as usize;
+            Roles {
+                ip: ip.get(i).copied().unwrap_or(false),
+                strip: strip
+                    .get(i)
+                    .filter(|&&inner| inner != NONE)
+                    .map(|&inner| FieldId(inner)),
+                candidate: candidate.get(i).copied().unwrap_or(false),
+            }
+        });
     }
 
     /// `properties.x` and `auditData.x` are also `x` (when a rule uses `x`
     /// and the record has no `x` of its own): diagnostic-setting and Graph
     /// audit records nest what rules name at the top.
-    pub(crate) fn strip_prefixes(&mut self, ev: &mut Event) {
-        self.found.clear();
-        for (index, (_, id)) in ev.keys().enumerate() {
-            if let Some(inner) = id.and_then(|id| self.stripped(id)) {
-                self.found.push((index, inner));
-            }
+    pub(crate) fn strip_prefixes(&self, ev: &mut Event) {
+        for &(index, inner) in &self.layout.plan.strips {
+            ev.alias_id(inner, index as usize);
         }
-        for &(index, inner) in &self.found {
-            ev.alias_id(inner, index);
+        for &(index, id) in &self.added {
+            if let Some(inner) = self.stripped(id) {
+                ev.alias_id(inner, index);
+            }
         }
     }
 
     /// The id `properties.X`/`auditData.X` stands for.
-    pub(crate) fn stripped(&self, id: FieldId) -> Option<FieldId> {
+    fn stripped(&self, id: FieldId) -> Option<FieldId> {
         match self.strip.get(id.0 as usize) {
             Some(&inner) if inner != NONE => Some(FieldId(inner)),
             _ => None,
         }
     }
 
-    pub(crate) fn is_ip_field(&self, id: FieldId) -> bool {
-        self.ip.get(id.0 as usize).copied().unwrap_or(false)
-    }
-
     /// Makes each Sigma name of the logsource's sections reachable through
     /// the best candidate the record has.
     pub(crate) fn apply_aliases(&mut self, ev: &mut Event, logsource: &LogSource) {
         let sections = self.sections_for(logsource);
+        let version = self.layout.version();
         for slot in sections.into_iter().flatten() {
-            if let Some(section) = self.section_list.get(slot) {
-                apply_section(section, ev, &mut self.best);
+            let (Some(section), Some((ranked_for, ranked))) =
+                (self.section_list.get(slot), self.ranked.get_mut(slot))
+            else {
+                continue;
+            };
+            if *ranked_for != version {
+                ranked.clear();
+                ranked.resize(section.sigma.len(), None);
+                let fields = self.layout.plan.candidates.iter();
+                rank(section, ranked, fields.map(|&(i, id)| (i as usize, id)));
+                *ranked_for = version;
+            }
+            // The fields the pass added come after the record's own.
+            self.best.clone_from(ranked);
+            rank(section, &mut self.best, self.added.iter().copied());
+            for (slot, found) in self.best.iter().enumerate() {
+                if let (Some((index, _)), Some(&id)) = (found, section.sigma_ids.get(slot)) {
+                    ev.alias_id(id, *index);
+                }
             }
         }
     }
@@ -346,6 +403,8 @@ impl CloudIndex {
             {
                 if let Some(section) = name.and_then(|n| self.sections.get(&n)) {
                     self.section_list.push(section.clone());
+                    // No plan has this version: ranked on first use.
+                    self.ranked.push((u64::MAX, Best::new()));
                     found[i] = Some(self.section_list.len() - 1);
                 }
             }
@@ -397,13 +456,14 @@ fn build_section(names: &FieldNames, entries: &[(String, Vec<String>)]) -> Secti
     section
 }
 
-fn apply_section(section: &Section, ev: &mut Event, best: &mut Vec<Option<(usize, usize)>>) {
-    best.clear();
-    best.resize(section.sigma.len(), None);
-    for (index, (_, id)) in ev.keys().enumerate() {
-        let Some(id) = id else {
-            continue;
-        };
+/// The best candidate per slot of a section: (field index, rank).
+type Best = Vec<Option<(usize, usize)>>;
+
+/// Ranks `fields` (field index, id; in field order) into `best`: a field
+/// replaces a slot's candidate when its rank is lower (so the first of
+/// equal rank stays).
+fn rank(section: &Section, best: &mut Best, fields: impl Iterator<Item = (usize, FieldId)>) {
+    for (index, id) in fields {
         for &(slot, rank) in section.slots_of(id) {
             let Some(cell) = best.get_mut(slot) else {
                 continue;
@@ -417,31 +477,36 @@ fn apply_section(section: &Section, ev: &mut Event, best: &mut Vec<Option<(usize
             }
         }
     }
-    for (slot, found) in best.iter().enumerate() {
-        if let (Some((index, _)), Some(&id)) = (found, section.sigma_ids.get(slot)) {
-            ev.alias_id(id, *index);
-        }
-    }
 }
 
 thread_local! {
     static INDEX: RefCell<Option<CloudIndex>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with this thread's index for the names table and `map`,
-/// building it on first use.
+/// Runs `f` with `ev` and this thread's index for `ev`'s names table and
+/// `map`, building the index on first use.
 pub(crate) fn with_index<R>(
-    names: &Arc<FieldNames>,
+    ev: &mut Event,
     map: &Arc<FieldMap>,
-    f: impl FnOnce(&mut CloudIndex) -> R,
+    f: impl FnOnce(&mut Event, &mut CloudIndex) -> R,
 ) -> R {
     INDEX.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let fresh =
-            !matches!(&*slot, Some(i) if Arc::ptr_eq(&i.map, map) && Arc::ptr_eq(&i.names, names));
-        if fresh {
-            *slot = None;
-        }
-        f(slot.get_or_insert_with(|| CloudIndex::new(names.clone(), map.clone())))
+        let index = ready(&mut slot, ev.names(), map);
+        f(ev, index)
     })
+}
+
+/// The index in `slot`, (re)built unless it is for `names` and `map`.
+fn ready<'a>(
+    slot: &'a mut Option<CloudIndex>,
+    names: &Arc<FieldNames>,
+    map: &Arc<FieldMap>,
+) -> &'a mut CloudIndex {
+    let fresh =
+        !matches!(&*slot, Some(i) if Arc::ptr_eq(&i.map, map) && Arc::ptr_eq(&i.names, names));
+    if fresh {
+        *slot = None;
+    }
+    slot.get_or_insert_with(|| CloudIndex::new(names.clone(), map.clone()))
 }

@@ -7,27 +7,45 @@ use vigie_core::{Event, ValueKind};
 
 use super::index::CloudIndex;
 
+/// Client-address fields handled per record (records have one or two).
+const MAX_FIELDS: usize = 4;
+
 /// Adds the bare address of the client-address fields
-/// (`index::IP_FIELDS`) written with a port or brackets.
-pub(crate) fn normalise(ev: &mut Event, index: &CloudIndex) {
-    let mut found: [Option<(usize, String)>; 4] = Default::default();
+/// (`index::IP_FIELDS`) written with a port or brackets, and notes the
+/// added fields in `index.added`.
+pub(crate) fn normalise(ev: &mut Event, index: &mut CloudIndex) {
+    // Key and address are copied out (into a reused buffer) before any is
+    // pushed: a push appends to the text they are read from.
+    let text = &mut index.ip_text;
+    text.clear();
+    // (id, end of the key in `text`, end of the address) per field.
+    let mut found = [None; MAX_FIELDS];
     let mut n = 0;
-    for (i, (_, id)) in ev.keys().enumerate() {
-        if n == found.len() {
+    for &(i, id) in &index.layout.plan.ips {
+        if n == MAX_FIELDS {
             break;
         }
-        if !id.is_some_and(|id| index.is_ip_field(id)) {
-            continue;
-        }
+        let i = i as usize;
         if let Some(bare) = ev.value_of(i).and_then(|v| bare_ip(v.text)) {
-            found[n] = Some((i, bare.to_owned()));
+            text.push_str(ev.key_at(i).unwrap_or(""));
+            let key_end = text.len();
+            text.push_str(bare);
+            found[n] = Some((id, key_end, text.len()));
             n += 1;
         }
     }
-    for (i, bare) in found.into_iter().flatten() {
-        if let Some(key) = ev.key_at(i).map(str::to_owned) {
-            ev.push(&key, &bare, ValueKind::Str);
+    if n == 0 {
+        // The usual case: addresses without port or brackets.
+        return;
+    }
+    let mut start = 0;
+    for (id, key_end, end) in found.into_iter().flatten() {
+        if let (Some(key), Some(bare)) = (text.get(start..key_end), text.get(key_end..end)) {
+            let added = ev.push(key, bare, ValueKind::Str);
+            // Same key as field `i`, so the same id.
+            index.added.push((added, id));
         }
+        start = end;
     }
 }
 
@@ -38,9 +56,12 @@ pub(crate) fn bare_ip(text: &str) -> Option<&str> {
         let end = rest.find(']')?;
         return Some(&rest[..end]);
     }
-    // One colon: IPv4 with a port. More: IPv6 without brackets, left alone.
-    let (host, port) = text.split_once(':')?;
-    if port.contains(':') || port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+    // One colon: IPv4 with a port. More: IPv6 without brackets, left alone
+    // (a port of digits only has no second colon). Bytes, not a `str`
+    // search: this runs for every client address.
+    let colon = text.bytes().position(|b| b == b':')?;
+    let (host, port) = (text.get(..colon)?, text.get(colon + 1..)?);
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     host.bytes()

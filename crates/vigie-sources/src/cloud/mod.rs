@@ -90,28 +90,32 @@ const MAX_NESTED_BYTES: usize = 64 << 20;
 
 /// Recognises and normalises a generic event in place (see the module
 /// documentation). Non-cloud events are left untouched.
+// Out of line, like `normalise_with`, so that profiles show what the pass
+// costs (shape detection included).
+#[inline(never)]
 pub(crate) fn normalise(ev: &mut Event, opts: &CloudOptions) -> Verdict {
-    let Some(found) = shape::classify(ev) else {
-        return Verdict::Keep;
-    };
-    SCRATCH.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let scratch = match &mut *slot {
-            Some(s) if Arc::ptr_eq(&s.names, ev.names()) => s,
-            other => other.insert(Scratch {
-                names: ev.names().clone(),
-                nested: Nested::new(ev.names(), MAX_NESTED_BYTES),
-                rebuilt: Event::new(ev.names().clone()),
-                pending: Vec::new(),
-            }),
+    index::with_index(ev, &opts.fields, |ev, index| {
+        index.read_keys(ev);
+        let Some(found) = shape::classify(ev, &index.layout.plan.notes) else {
+            return Verdict::Keep;
         };
-        let names = scratch.names.clone();
-        index::with_index(&names, &opts.fields, |index| {
+        SCRATCH.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            let scratch = match &mut *slot {
+                Some(s) if Arc::ptr_eq(&s.names, ev.names()) => s,
+                other => other.insert(Scratch {
+                    names: ev.names().clone(),
+                    nested: Nested::new(ev.names(), MAX_NESTED_BYTES),
+                    rebuilt: Event::new(ev.names().clone()),
+                    pending: Vec::new(),
+                }),
+            };
             normalise_with(ev, found, opts, scratch, index)
         })
     })
 }
 
+#[inline(never)]
 fn normalise_with(
     ev: &mut Event,
     mut found: Shape,
@@ -125,27 +129,41 @@ fn normalise_with(
         }
         // What the wrapper held decides the family (Graph audit records,
         // Entra records exported through the same tools).
-        match shape::classify(ev) {
+        index.read_keys(ev);
+        match shape::classify(ev, &index.layout.plan.notes) {
             Some(inner) if !inner.wrapped => found = inner,
             _ => found.family = Family::Ual,
         }
     }
     if found.strings_hold_json {
-        flatten_json_strings(ev, s);
+        flatten_json_strings(ev, s, index.layout.infos());
+        // Flattened strings add fields: the plan must cover them.
+        index.read_keys(ev);
     }
-    fold::name_value_lists(ev, &mut index.fold_name, &mut index.folds);
+    index.added.clear();
+    fold::name_value_lists(
+        ev,
+        &index.layout.plan.pairs,
+        &mut index.entries,
+        &mut index.folds,
+    );
     ip::normalise(ev, index);
     let logsource = shape::logsource(ev, found.family, &index.tops);
     ev.logsource = logsource;
     if found.family == Family::Ual {
-        fold::ual_status(ev, &index.tops);
+        if let Some(added) = fold::ual_status(ev, &index.tops) {
+            index.added.push(added);
+        }
     }
     index.strip_prefixes(ev);
     index.apply_aliases(ev, &logsource);
     if let Some(ts) = time::record_time(ev, found.family, opts.timezone, &index.tops) {
         ev.timestamp = Some(ts);
     }
-    match opts.dedup.key(ev, found.family, &index.tops) {
+    let key = opts
+        .dedup
+        .key(ev, found.family, &index.tops, &mut index.dedup_bytes);
+    match key {
         Some(key) if !opts.dedup.first_sighting(key) => Verdict::Duplicate,
         _ => Verdict::Keep,
     }
@@ -189,10 +207,21 @@ fn has_key(ev: &Event, key: &str) -> bool {
 /// Top-level string values that hold JSON objects or arrays (Log
 /// Analytics writes dynamic columns that way) are flattened under their
 /// column name; the string itself stays, for rules that search it whole.
-fn flatten_json_strings(ev: &mut Event, s: &mut Scratch) {
+/// `infos` are those of the event's keys (see `keys.rs`).
+fn flatten_json_strings<'a>(
+    ev: &mut Event,
+    s: &mut Scratch,
+    infos: impl Iterator<Item = &'a keys::KeyInfo>,
+) {
     s.pending.clear();
-    for (key, value) in ev.iter() {
-        if key.contains('.') || value.kind != vigie_core::ValueKind::Str {
+    for (index, info) in infos.enumerate() {
+        if info.nested {
+            continue;
+        }
+        let (Some(key), Some(value)) = (ev.key_at(index), ev.value_of(index)) else {
+            continue;
+        };
+        if value.kind != vigie_core::ValueKind::Str {
             continue;
         }
         let t = value.text.trim_start();

@@ -94,16 +94,13 @@ struct Keys {
     event_timestamp: bool,
 }
 
-/// The cloud shape of a record, or `None` for anything else.
-pub(crate) fn classify(ev: &Event) -> Option<Shape> {
+/// The cloud shape of a record, or `None` for anything else. `notes` are
+/// its noted keys (see `keys.rs`).
+pub(crate) fn classify(ev: &Event, notes: &[(u32, Note)]) -> Option<Shape> {
     let mut k = Keys::default();
-    super::keys::with_infos(ev, |infos| {
-        for (index, (_, info)) in infos.iter().enumerate() {
-            if info.note != Note::None {
-                note(&mut k, info.note, index);
-            }
-        }
-    });
+    for &(index, kind) in notes {
+        note(&mut k, kind, index as usize);
+    }
     let value = |index: Option<usize>| index.and_then(|i| ev.value_of(i)).map(|v| v.text);
     let shape = |family, strings_hold_json| Shape {
         family,

@@ -122,6 +122,11 @@ pub fn parse(text: &str, zone: Timezone) -> Option<Timestamp> {
 /// `/Date(1741764694000)/` (with or without JSON's `\/` escapes):
 /// milliseconds since the epoch, as Windows PowerShell 5 serialises dates.
 fn powershell_date(text: &str) -> Option<i64> {
+    // Most times are ISO: rejected on their first characters, before the
+    // trimming at both ends below.
+    if !text.trim_start_matches(['\\', '/']).starts_with("Date(") {
+        return None;
+    }
     let inner = text
         .trim_matches(|c| c == '\\' || c == '/')
         .strip_prefix("Date(")?
