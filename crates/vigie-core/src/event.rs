@@ -447,6 +447,27 @@ mod tests {
     }
 
     #[test]
+    fn values_lower_cased_as_char_by_char() {
+        // Every ASCII byte, and the ASCII and char paths meeting at every
+        // offset.
+        let ascii: String = (0u8..128).map(char::from).collect();
+        let mut texts = vec![ascii.clone(), ascii.repeat(3)];
+        for cut in 0..24 {
+            let mut mixed: String = ascii.chars().cycle().skip(60).take(cut).collect();
+            mixed.push_str("ÉCOLE Straße İ ΣΑΣ 😀 MiXeD");
+            texts.push(mixed);
+        }
+        let mut ev = Event::new(names());
+        for text in &texts {
+            let i = ev.push("k", text, ValueKind::Str);
+            let v = ev.value_of(i).unwrap();
+            let want: String = text.chars().flat_map(char::to_lowercase).collect();
+            assert_eq!(v.text, text);
+            assert_eq!(v.lower, want, "{text:?}");
+        }
+    }
+
+    #[test]
     fn fields_resolve_by_id_and_clear_resets() {
         let names = names();
         let cmd = names.get("CommandLine").unwrap();
