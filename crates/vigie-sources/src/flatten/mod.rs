@@ -294,28 +294,16 @@ impl Flattener {
         // message.
         let outcome = match std::str::from_utf8(bytes) {
             Ok(text) => {
-                let mut emitted = 0u64;
-                let fast = {
-                    let mut scratch = std::mem::take(&mut self.scratch);
-                    let mut reader = FastReader::new(text, &mut scratch);
-                    let mut counting = |ev: &mut Event| {
-                        emitted += 1;
-                        emit(ev)
-                    };
-                    let result = self
-                        .parse(&mut reader, &mut counting)
-                        .and_then(|outcome| reader.end().map(|()| outcome));
-                    self.scratch = scratch;
-                    result
-                };
-                match fast {
-                    Ok(outcome) => outcome,
+                let mut read = Outcome::default();
+                match self.fast_values(text, false, emit, &mut |outcome| read = outcome) {
+                    // The fast pass emitted the root too.
+                    Ok(()) => return Ok(read),
                     // Anything the fast reader does not take (bad input
                     // included) is read again by serde_json, which gives
                     // the same events and its own error message. Records
                     // of an envelope that the fast pass already emitted
                     // are not emitted twice.
-                    Err(fast::Bail) => {
+                    Err(emitted) => {
                         let mut skip = emitted;
                         let mut rest = |ev: &mut Event| {
                             if skip > 0 {
@@ -355,6 +343,22 @@ impl Flattener {
         text: &str,
         emit: &mut dyn FnMut(&mut Event),
     ) -> Result<Vec<Outcome>, u64> {
+        let mut outcomes = Vec::new();
+        self.fast_values(text, true, emit, &mut |outcome| outcomes.push(outcome))?;
+        Ok(outcomes)
+    }
+
+    /// The fast reader over `text`: one value (a record: nothing may
+    /// follow it) or `several` concatenated ones, each value's events
+    /// emitted, its root included, and its outcome passed to `outcome`. On
+    /// a decline, the number of events already emitted.
+    fn fast_values(
+        &mut self,
+        text: &str,
+        several: bool,
+        emit: &mut dyn FnMut(&mut Event),
+        outcome: &mut dyn FnMut(Outcome),
+    ) -> Result<(), u64> {
         let mut emitted = 0u64;
         let mut counting = |ev: &mut Event| {
             emitted += 1;
@@ -362,23 +366,25 @@ impl Flattener {
         };
         let mut scratch = std::mem::take(&mut self.scratch);
         let mut reader = FastReader::new(text, &mut scratch);
-        let mut outcomes = Vec::new();
         let read = loop {
             match self.parse(&mut reader, &mut counting) {
-                Ok(outcome) => {
-                    if outcome.root_pending {
+                Ok(value) => {
+                    if !several && reader.end().is_err() {
+                        break Err(fast::Bail);
+                    }
+                    if value.root_pending {
                         self.emit_root(&mut counting);
                     }
-                    outcomes.push(outcome);
+                    outcome(value);
                 }
-                Err(fast::Bail) => break Err(()),
+                Err(bail) => break Err(bail),
             }
             if reader.end().is_ok() {
                 break Ok(());
             }
         };
         self.scratch = scratch;
-        read.map(|()| outcomes).map_err(|()| emitted)
+        read.map_err(|fast::Bail| emitted)
     }
 
     /// Finishes and emits the record read by the last `parse`.
