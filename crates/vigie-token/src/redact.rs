@@ -73,7 +73,9 @@ pub fn redact_alert(alert: &mut Alert) {
         }
     }
     // Parsed only when a token may be there: every token starts with
-    // `eyJ`, and JSON text never escapes its characters.
+    // `eyJ`, and JSON text never escapes its characters. (Not `has_token`
+    // on the text: an escape such as `\n` before a token would read as a
+    // letter and hide the token's start.)
     if alert.event.get().contains("eyJ") {
         if let Ok(mut event) = serde_json::from_str::<Value>(alert.event.get()) {
             redact_value(&mut event);

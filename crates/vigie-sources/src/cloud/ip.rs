@@ -42,7 +42,7 @@ pub(crate) fn normalise(ev: &mut Event, index: &mut CloudIndex) {
     for (id, key_end, end) in found.into_iter().flatten() {
         if let (Some(key), Some(bare)) = (text.get(start..key_end), text.get(key_end..end)) {
             let added = ev.push(key, bare, ValueKind::Str);
-            // Same key as field `i`, so the same id.
+            // The same key as the field it was read from, so the same id.
             index.added.push((added, id));
         }
         start = end;

@@ -147,12 +147,11 @@ impl Layout {
         // come before its folder lists): the plan is kept up to the first
         // key that differs.
         let mut first_changed = n.min(self.len);
-        for (index, entry) in self.memo.iter_mut().enumerate().take(n) {
+        let fields = self.memo.iter_mut().enumerate().take(n).zip(ev.keys());
+        for ((index, entry), (key, id)) in fields {
             let stamp = ev.key_stamp(index);
             if entry.0 != stamp {
-                let key = ev.key_at(index).unwrap_or("");
-                // The id the event gave the key when it was pushed.
-                let id = ev.names().get(key);
+                // `id` is the one the event gave the key when it was pushed.
                 *entry = (
                     stamp,
                     KeyInfo::of(key, id, id.map(&roles).unwrap_or_default()),
