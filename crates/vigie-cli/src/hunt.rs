@@ -248,7 +248,8 @@ pub fn run(args: &HuntArgs) -> u8 {
         }
     };
     // The cloud normaliser's names go last, after every detector's.
-    let options = ReadOptions::with_cloud(Arc::new(names), cloud);
+    let mut options = ReadOptions::with_cloud(Arc::new(names), cloud);
+    options.map_files = !args.no_mmap;
     let scan_started = Instant::now();
     let stats: Vec<_> = inputs
         .par_iter()

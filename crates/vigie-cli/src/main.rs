@@ -147,6 +147,11 @@ pub struct HuntArgs {
     /// Worker threads (default: all cores).
     #[arg(short = 't', long)]
     pub threads: Option<usize>,
+    /// Read JSON files through buffers instead of memory-mapping the big
+    /// ones. Mapping saves copying them, but a file truncated by another
+    /// process during the hunt would kill the run (SIGBUS).
+    #[arg(long)]
+    pub no_mmap: bool,
     /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,

@@ -6,6 +6,7 @@ use std::io::{self, Read};
 
 use flate2::read::MultiGzDecoder;
 
+use crate::mapped::Mapped;
 use crate::sink::Sink;
 use crate::sniff::{self, Peeked, Sniffed};
 use crate::{csv, evtx, json, Format, Input, ReadOptions};
@@ -26,6 +27,8 @@ pub(crate) enum Source<'a> {
 
 pub(crate) fn read(source: Source<'_>, opts: &ReadOptions, sink: &Sink<'_>) -> Option<Format> {
     let mut file_input = None;
+    // A second handle on a regular file, to map it once sniffed as JSON.
+    let mut file_to_map = None;
     let raw: Box<dyn Read + Send + '_> = match source {
         Source::Input(input) if input.is_stdin() => Box::new(Counted {
             inner: io::stdin(),
@@ -37,6 +40,9 @@ pub(crate) fn read(source: Source<'_>, opts: &ReadOptions, sink: &Sink<'_>) -> O
                 // place; a pipe (`<(zcat x)`) must be read as a stream.
                 if file.metadata().is_ok_and(|m| m.is_file()) {
                     file_input = Some(input);
+                    if opts.map_files {
+                        file_to_map = file.try_clone().ok();
+                    }
                 }
                 Box::new(Counted { inner: file, sink })
             }
@@ -83,11 +89,23 @@ pub(crate) fn read(source: Source<'_>, opts: &ReadOptions, sink: &Sink<'_>) -> O
                 return Some(Format::Evtx);
             }
             Sniffed::JsonLines => {
-                json::read_lines(stream, opts, sink);
+                match mapped(&file_to_map, gzip_depth) {
+                    Some(map) => {
+                        let data = map.bytes().get(stream.skipped()..).unwrap_or(&[]);
+                        json::read_lines_mapped(&map, data, opts, sink);
+                    }
+                    None => json::read_lines(stream, opts, sink),
+                }
                 return Some(Format::JsonLines);
             }
             Sniffed::JsonDocument => {
-                json::read_document(stream, opts, sink);
+                match mapped(&file_to_map, gzip_depth) {
+                    Some(map) => {
+                        let data = map.bytes().get(stream.skipped()..).unwrap_or(&[]);
+                        json::read_document_mapped(&map, data, stream, opts, sink);
+                    }
+                    None => json::read_document(stream, opts, sink),
+                }
                 return Some(Format::JsonDocument);
             }
             Sniffed::Csv(delimiter) => {
@@ -101,6 +119,15 @@ pub(crate) fn read(source: Source<'_>, opts: &ReadOptions, sink: &Sink<'_>) -> O
                 return None;
             }
         }
+    }
+}
+
+/// The plain file being read, mapped, when it is one (not gzip, not a
+/// stream) and big enough to gain from it.
+fn mapped(file: &Option<File>, gzip_depth: usize) -> Option<Mapped> {
+    match file {
+        Some(file) if gzip_depth == 0 => Mapped::open(file),
+        _ => None,
     }
 }
 

@@ -16,6 +16,7 @@ use vigie_core::Event;
 
 use crate::flatten::{Flattener, Outcome};
 use crate::input::Stream;
+use crate::mapped::Mapped;
 use crate::parallel;
 use crate::sink::Sink;
 use crate::ReadOptions;
@@ -31,7 +32,48 @@ pub(crate) fn read_lines(stream: Stream<'_>, opts: &ReadOptions, sink: &Sink<'_>
     parallel::for_each(
         std::iter::from_fn(|| batcher.next_batch()),
         || Flattener::new(&opts.names, opts.max_record_bytes),
-        |flattener, batch| parse_batch(flattener, &batch, opts.max_record_bytes, sink),
+        |flattener, batch| {
+            parse_batch(
+                flattener,
+                batch.first_line,
+                &batch.data,
+                opts.max_record_bytes,
+                sink,
+            )
+        },
+    );
+}
+
+/// JSON lines of a mapped file (`data` from after any byte order mark):
+/// batches are slices of the map, cut after the first newline past
+/// [`BATCH_BYTES`]; a worker releases a batch's pages once it is parsed. An
+/// over-long line is still skipped by [`parse_line`], without having been
+/// copied.
+pub(crate) fn read_lines_mapped(mapped: &Mapped, data: &[u8], opts: &ReadOptions, sink: &Sink<'_>) {
+    let base = mapped.bytes().len() - data.len();
+    let total = mapped.bytes().len() as u64;
+    let mut pos = 0;
+    let mut next_line = 1u64;
+    let batches = std::iter::from_fn(|| {
+        let rest = data.get(pos..).filter(|rest| !rest.is_empty())?;
+        let len = match rest.get(BATCH_BYTES - 1..) {
+            Some(tail) => memchr::memchr(b'\n', tail).map_or(rest.len(), |i| BATCH_BYTES + i),
+            None => rest.len(),
+        };
+        let batch = (next_line, pos..pos + len);
+        next_line += memchr::memchr_iter(b'\n', &rest[..len]).count() as u64;
+        pos += len;
+        sink.bytes_up_to(len as u64, total);
+        Some(batch)
+    });
+    parallel::for_each(
+        batches,
+        || Flattener::new(&opts.names, opts.max_record_bytes),
+        |flattener, (first_line, range)| {
+            let lines = &data[range.clone()];
+            parse_batch(flattener, first_line, lines, opts.max_record_bytes, sink);
+            mapped.release(base + range.start..base + range.end);
+        },
     );
 }
 
@@ -142,10 +184,15 @@ impl<'s, R: BufRead> LineBatcher<'s, R> {
     }
 }
 
-fn parse_batch(flattener: &mut Flattener, batch: &Batch, max_line: usize, sink: &Sink<'_>) {
-    let mut number = batch.first_line;
+fn parse_batch(
+    flattener: &mut Flattener,
+    first_line: u64,
+    data: &[u8],
+    max_line: usize,
+    sink: &Sink<'_>,
+) {
+    let mut number = first_line;
     let mut start = 0;
-    let data = &batch.data[..];
     while start < data.len() {
         let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
         let line = &data[start..end];
@@ -213,41 +260,62 @@ pub(crate) fn read_document(mut stream: Stream<'_>, opts: &ReadOptions, sink: &S
     }
     let mut flattener = Flattener::new(&opts.names, opts.max_record_bytes);
     if stream.at_eof() {
-        let bytes = stream.peek();
-        // Valid UTF-8 checked once, in bulk, rather than string by string.
-        match std::str::from_utf8(bytes) {
-            Ok(text) => {
-                let mut index = 0u64;
-                let mut emit = |ev: &mut Event| {
-                    index += 1;
-                    sink.event(ev, index);
-                };
-                match flattener.parse_document(text, &mut emit) {
-                    Ok(outcomes) => {
-                        for outcome in outcomes {
-                            report_skipped(outcome, None, sink);
-                        }
-                    }
-                    // What the fast reader declines, serde_json reads
-                    // again (its events and error messages are the
-                    // reference), without the events already emitted.
-                    Err(emitted) => {
-                        let mut de = serde_json::Deserializer::from_str(text);
-                        document_values(&mut de, &mut flattener, sink, emitted);
-                    }
-                }
-            }
-            Err(_) => {
-                let mut de = serde_json::Deserializer::from_slice(bytes);
-                document_values(&mut de, &mut flattener, sink, 0);
-            }
-        }
+        document_in_memory(stream.peek(), &mut flattener, sink);
     } else {
         // Too big to hold: parse as it streams (serde_json reads the bytes
         // one at a time from the buffer, slower but bounded in memory).
         let reader = BufReader::with_capacity(READ_BUFFER, stream);
         let mut de = serde_json::Deserializer::from_reader(reader);
         document_values(&mut de, &mut flattener, sink, 0);
+    }
+}
+
+/// A JSON document of a mapped file (`bytes` from after any byte order
+/// mark), parsed in place when it is within the record limit.
+pub(crate) fn read_document_mapped(
+    mapped: &Mapped,
+    bytes: &[u8],
+    stream: Stream<'_>,
+    opts: &ReadOptions,
+    sink: &Sink<'_>,
+) {
+    if bytes.len() > opts.max_record_bytes {
+        return read_document(stream, opts, sink);
+    }
+    let mut flattener = Flattener::new(&opts.names, opts.max_record_bytes);
+    sink.bytes_up_to(bytes.len() as u64, mapped.bytes().len() as u64);
+    document_in_memory(bytes, &mut flattener, sink);
+}
+
+/// A whole JSON document held in memory.
+fn document_in_memory(bytes: &[u8], flattener: &mut Flattener, sink: &Sink<'_>) {
+    // Valid UTF-8 checked once, in bulk, rather than string by string.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let mut index = 0u64;
+            let mut emit = |ev: &mut Event| {
+                index += 1;
+                sink.event(ev, index);
+            };
+            match flattener.parse_document(text, &mut emit) {
+                Ok(outcomes) => {
+                    for outcome in outcomes {
+                        report_skipped(outcome, None, sink);
+                    }
+                }
+                // What the fast reader declines, serde_json reads again
+                // (its events and error messages are the reference),
+                // without the events already emitted.
+                Err(emitted) => {
+                    let mut de = serde_json::Deserializer::from_str(text);
+                    document_values(&mut de, flattener, sink, emitted);
+                }
+            }
+        }
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            document_values(&mut de, flattener, sink, 0);
+        }
     }
 }
 

@@ -36,6 +36,7 @@ mod evtx;
 mod flatten;
 mod input;
 mod json;
+mod mapped;
 mod parallel;
 mod sink;
 mod sniff;
@@ -132,6 +133,10 @@ pub struct ReadOptions {
     /// Records longer than this are reported and skipped without being
     /// buffered whole (default [`DEFAULT_MAX_RECORD_BYTES`]).
     pub max_record_bytes: usize,
+    /// Read big plain JSON files in place through a memory map (default)
+    /// rather than copying them into buffers; see the `mapped` module for
+    /// the one risk, a file truncated by another process during the hunt.
+    pub map_files: bool,
     /// Cloud log settings and state shared by every input of a run (time
     /// zone of locale dates, field mappings, the duplicate filter).
     pub cloud: cloud::CloudOptions,
@@ -149,6 +154,7 @@ impl ReadOptions {
         let mut options = ReadOptions {
             names,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            map_files: true,
             cloud,
         };
         options.prepare();

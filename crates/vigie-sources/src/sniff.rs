@@ -330,6 +330,13 @@ impl<R: Read> Peeked<R> {
         self.eof
     }
 
+    /// Bytes of the look-ahead consumed by sniffing (a byte order mark),
+    /// as long as nothing has been read through `Read` yet: where a reader
+    /// of the whole input in place starts.
+    pub(crate) fn skipped(&self) -> usize {
+        self.pos
+    }
+
     fn skip(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.buf.len());
     }

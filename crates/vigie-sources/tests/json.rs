@@ -357,3 +357,91 @@ fn evtx_dump_shape_from_json_lines() {
     assert!(event.get("Correlation").is_none());
     assert!(event.timestamp.is_some());
 }
+
+/// Big plain files are memory-mapped: every event, record number,
+/// diagnostic and byte count must be what the buffered reader gives.
+#[test]
+fn mapped_files_read_as_buffered() {
+    let dir = tempfile::tempdir().unwrap();
+    let compare = |path: &std::path::Path, max_record_bytes: usize| {
+        let mut buffered = options();
+        buffered.max_record_bytes = max_record_bytes;
+        buffered.map_files = false;
+        let mut mapped = buffered.clone();
+        mapped.map_files = true;
+        let (a, b) = (read_with(path, &buffered), read_with(path, &mapped));
+        let sorted = |r: &common::Read| {
+            let mut d: Vec<_> = r
+                .diagnostics
+                .iter()
+                .map(|d| (d.record, d.reason.clone()))
+                .collect();
+            d.sort();
+            d
+        };
+        assert_eq!(a.events, b.events);
+        assert_eq!(sorted(&a), sorted(&b));
+        assert_eq!(a.stats.events, b.stats.events);
+        assert_eq!(a.stats.errors, b.stats.errors);
+        assert_eq!(a.bytes, b.bytes);
+        b
+    };
+
+    // JSON lines past the mapping threshold, with a byte order mark, CRLF
+    // and blank lines, bad lines, lines of every length across the batch
+    // boundaries, an over-long line, and no newline at the end.
+    let mut text = b"\xef\xbb\xbf".to_vec();
+    let mut i = 0u64;
+    while text.len() < 6 << 20 {
+        i += 1;
+        let line = match i % 97 {
+            0 => "\r\n".to_owned(),
+            13 => "{\"broken\":\n".to_owned(),
+            50 => format!("{{\"i\":{i},\"s\":\"{}\"}}\r\n", "e\\\"".repeat(300)),
+            _ => format!(
+                "{{\"i\":{i},\"pad\":\"{}\"}}\n",
+                "p".repeat((i * 37 % 1500) as usize)
+            ),
+        };
+        text.extend_from_slice(line.as_bytes());
+        if i == 3000 {
+            text.extend_from_slice(
+                format!("{{\"big\":\"{}\"}}\n", "x".repeat(300 << 10)).as_bytes(),
+            );
+        }
+    }
+    text.extend_from_slice(b"{\"last\":true}");
+    let path = dir.path().join("lines.jsonl");
+    std::fs::write(&path, &text).unwrap();
+    let got = compare(&path, 256 << 10);
+    assert!(got.events.len() > 5_000);
+    assert!(got.has_diagnostic(Some(3001), "longer than the record limit"));
+    assert_eq!(got.events.last().and_then(|e| e.get("last")), Some("true"));
+    let got = compare(&path, vigie_sources::DEFAULT_MAX_RECORD_BYTES);
+    assert!(got.events.iter().any(|e| e.get("big").is_some()));
+
+    // A JSON document past the threshold, with a byte order mark: read in
+    // place, or streamed when over the record limit.
+    let mut doc = String::from("\u{feff}{\"records\":[");
+    for i in 0..40_000 {
+        if i > 0 {
+            doc.push(',');
+        }
+        doc.push_str(&format!(
+            "{{\"i\":{i},\"s\":\"esc\\\"aped {}\"}}",
+            "d".repeat(i % 200)
+        ));
+    }
+    doc.push_str("]}");
+    let path = dir.path().join("doc.json");
+    std::fs::write(&path, &doc).unwrap();
+    assert!(doc.len() > 4 << 20);
+    let got = compare(&path, vigie_sources::DEFAULT_MAX_RECORD_BYTES);
+    assert_eq!(got.events.len(), 40_000);
+    assert_eq!(got.stats.format, Some(Format::JsonDocument));
+    compare(&path, 1 << 20);
+    // Truncated: the events before the error, and the same error.
+    std::fs::write(&path, &doc[..doc.len() - 100]).unwrap();
+    let got = compare(&path, vigie_sources::DEFAULT_MAX_RECORD_BYTES);
+    assert_eq!(got.errors().len(), 1);
+}
