@@ -307,6 +307,15 @@ impl Event {
         })
     }
 
+    /// The names-table id of the key of field `index`, if the table has
+    /// the key.
+    #[inline]
+    pub fn key_id_at(&self, index: usize) -> Option<FieldId> {
+        self.fields
+            .get(index)
+            .and_then(|f| (f.id != NONE).then_some(FieldId(f.id)))
+    }
+
     /// The key of field `index` (as returned by [`Event::push`]).
     pub fn key_at(&self, index: usize) -> Option<&str> {
         (index < self.fields.len()).then(|| self.key_text(index))

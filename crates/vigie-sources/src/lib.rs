@@ -167,6 +167,7 @@ impl ReadOptions {
     pub fn prepare(&mut self) {
         if !cloud::names_ready(&self.names, &self.cloud.fields) {
             let mut names = (*self.names).clone();
+            windows::register_names(&mut names);
             cloud::register_names(&mut names, &self.cloud.fields);
             self.names = Arc::new(names);
         }

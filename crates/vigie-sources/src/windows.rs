@@ -21,7 +21,7 @@
 //! Sentinel's `Event` table (`EventID` plus `EventLog`) is Windows too, with
 //! `Channel` reachable as `EventLog` and `Provider_Name` as `Source`.
 
-use vigie_core::{Event, EventKind};
+use vigie_core::{Event, EventKind, FieldId, FieldNames};
 
 use crate::time::parse_timestamp;
 
@@ -88,6 +88,53 @@ pub(crate) fn top_slot(key: &str) -> Option<usize> {
         name.as_bytes().first().map(u8::to_ascii_lowercase) == Some(first)
             && name.eq_ignore_ascii_case(key)
     })
+}
+
+/// [`top_slot`] by names-table id: a record's keys already carry their id
+/// (the event looks every key up when it is pushed), so the slot costs one
+/// index instead of comparing the key's text.
+pub(crate) struct SlotsById {
+    /// Per id, 1 + its slot (0: none).
+    slots: Vec<u8>,
+    /// Every top key has an id: a key without one is no top key.
+    complete: bool,
+}
+
+impl SlotsById {
+    /// The table for `names` (built per reader: a byte per name).
+    pub(crate) fn new(names: &FieldNames) -> SlotsById {
+        let mut slots = vec![0u8; names.len()];
+        let mut complete = true;
+        for (slot, key) in TOP_KEYS.iter().enumerate() {
+            match names.get(key).and_then(|id| slots.get_mut(id.0 as usize)) {
+                Some(entry) => *entry = slot as u8 + 1,
+                None => complete = false,
+            }
+        }
+        SlotsById { slots, complete }
+    }
+
+    /// The slot of a top-level key whose names-table id is `id`; `key` is
+    /// read only when the table lacks some top key.
+    #[inline]
+    pub(crate) fn get(&self, id: Option<FieldId>, key: &str) -> Option<usize> {
+        match id {
+            Some(id) => match self.slots.get(id.0 as usize) {
+                Some(&slot) => usize::from(slot).checked_sub(1),
+                None => top_slot(key),
+            },
+            None if self.complete => None,
+            None => top_slot(key),
+        }
+    }
+}
+
+/// Adds the top-level keys [`top_slot`] knows to `names`, so that
+/// [`SlotsById`] finds them all.
+pub(crate) fn register_names(names: &mut FieldNames) {
+    for key in TOP_KEYS {
+        names.intern(key);
+    }
 }
 
 /// What a source noted while filling an event, for [`finish`].
@@ -296,6 +343,29 @@ mod tests {
         assert_eq!(windows_times, ["TimeCreated", "@timestamp", "eventTime"]);
         assert_eq!(super::top_slot("Image"), None);
         assert_eq!(super::top_slot("EventIDs"), None);
+    }
+
+    #[test]
+    fn slots_by_id_agree_with_top_slot() {
+        use vigie_core::FieldNames;
+        let mut keys: Vec<String> = super::TOP_KEYS.iter().map(|k| k.to_string()).collect();
+        keys.extend(super::TOP_KEYS.iter().map(|k| k.to_ascii_uppercase()));
+        keys.extend(super::TOP_KEYS.iter().map(|k| format!("{k}s")));
+        keys.extend(["Image", "CommandLine", "", "x", "Timestamp", "Data"].map(String::from));
+        let mut registered = FieldNames::new();
+        registered.intern("Image");
+        super::register_names(&mut registered);
+        // A table without some top keys (not prepared) falls back to text.
+        let mut partial = FieldNames::new();
+        partial.intern("EventID");
+        partial.intern("CommandLine");
+        for names in [registered, partial, FieldNames::new()] {
+            let table = super::SlotsById::new(&names);
+            for key in &keys {
+                let got = table.get(names.get(key), key);
+                assert_eq!(got, super::top_slot(key), "{key}");
+            }
+        }
     }
 
     #[test]

@@ -132,6 +132,8 @@ pub(crate) struct Record {
     /// element, so a small input can expand a lot; this keeps memory and the
     /// event's 32-bit offsets in check.
     cap: usize,
+    /// Top-level keys' Windows slots by the key's names-table id.
+    slots: windows::SlotsById,
 }
 
 impl Record {
@@ -147,7 +149,15 @@ impl Record {
             saw_data_text: false,
             used: 0,
             cap: flatten_cap(max_record_bytes),
+            slots: windows::SlotsById::new(names),
         }
+    }
+
+    /// The Windows slot of the top-level key of field `index` (the current
+    /// path): the event looked the key's id up when it was pushed.
+    #[inline]
+    fn top_slot(&self, index: usize) -> Option<usize> {
+        self.slots.get(self.ev.key_id_at(index), &self.path)
     }
 
     fn reset(&mut self) {

@@ -45,7 +45,7 @@ impl Cx<'_> {
                 let index = rec.push(text, kind)?;
                 match mode {
                     Mode::Top | Mode::Envelope if kind != ValueKind::Null => {
-                        if let Some(slot) = windows::top_slot(&rec.path) {
+                        if let Some(slot) = rec.top_slot(index) {
                             rec.st.note(slot, index, text);
                         }
                     }
