@@ -4,7 +4,7 @@
 //! Why not serde_json alone: on Windows events (paths full of `\\`,
 //! rendered messages full of `\r\n\t`) serde_json spent about 12
 //! instructions per input byte on strings — a third of a hunt. This reader
-//! finds string ends with `memchr` (SIMD), unescapes run by run, and hands
+//! finds string ends eight bytes at a time, unescapes run by run, and hands
 //! out strings without escapes as borrowed slices.
 //!
 //! It is deliberately *strict and partial*: anything it does not handle
@@ -109,69 +109,44 @@ impl<'de, 's> FastReader<'de, 's> {
     /// Reads the string whose opening quote is at the current position.
     fn string(&mut self) -> Result<Text<'de>, Bail> {
         let text = self.text;
-        let bytes = text.as_bytes();
         let start = self.pos + 1;
-        let (end, stop) = run_end(bytes, start)?;
+        let (end, stop) = run_end(text.as_bytes(), start)?;
         if stop == b'"' {
             self.pos = end + 1;
             // Quote and backslash are ASCII, so the slice is on char
             // boundaries: `get` checks that in O(1), without re-validating.
             return text.get(start..end).map(Text::Borrowed).ok_or(Bail);
         }
-        self.scratch.clear();
-        self.scratch.push_str(text.get(start..end).ok_or(Bail)?);
-        let mut at = end;
-        loop {
-            // `bytes[at]` is a backslash.
-            at = self.escape(bytes, at + 1)?;
-            let (end, stop) = run_end(bytes, at)?;
-            self.scratch.push_str(text.get(at..end).ok_or(Bail)?);
-            if stop == b'"' {
-                self.pos = end + 1;
-                return Ok(Text::Scratch);
-            }
-            at = end;
-        }
+        self.unescape(start, end)
     }
 
-    /// Decodes the escape whose letter is at `at` into scratch; returns the
-    /// position after it.
-    fn escape(&mut self, bytes: &[u8], at: usize) -> Result<usize, Bail> {
-        let decoded = match bytes.get(at).ok_or(Bail)? {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let unit = hex4(bytes, at + 1)?;
-                let (c, next) = match unit {
-                    // A high surrogate must be followed by `\u` and a low one.
-                    0xD800..=0xDBFF => {
-                        if bytes.get(at + 5..at + 7) != Some(b"\\u") {
-                            return Err(Bail);
-                        }
-                        let low = hex4(bytes, at + 7)?;
-                        if !(0xDC00..=0xDFFF).contains(&low) {
-                            return Err(Bail);
-                        }
-                        let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-                        (char::from_u32(code).ok_or(Bail)?, at + 11)
-                    }
-                    // Lone low surrogate: serde_json's call.
-                    0xDC00..=0xDFFF => return Err(Bail),
-                    _ => (char::from_u32(unit).ok_or(Bail)?, at + 5),
-                };
-                self.scratch.push(c);
-                return Ok(next);
+    /// Reads the rest of a string that has escapes (the first backslash is
+    /// at `first`) into scratch. Kept out of `string` so that the common
+    /// escape-free case stays small.
+    ///
+    /// The string is built as bytes and checked as UTF-8 once at the end:
+    /// pushing `&str` runs checks two char boundaries and calls `memcpy`
+    /// per run, which on Windows messages (an escape every ~15 bytes) cost
+    /// more than the check.
+    #[inline(never)]
+    fn unescape(&mut self, start: usize, first: usize) -> Result<Text<'de>, Bail> {
+        let mut out = std::mem::take(self.scratch).into_bytes();
+        match unescape_into(self.text.as_bytes(), start, first, &mut out) {
+            Ok(end) => {
+                self.pos = end + 1;
+                // Runs are copied whole between ASCII bytes and escapes push
+                // whole chars, so this cannot fail; it is what keeps the
+                // crate free of `unsafe`.
+                *self.scratch = String::from_utf8(out).map_err(|_| Bail)?;
+                Ok(Text::Scratch)
             }
-            _ => return Err(Bail),
-        };
-        self.scratch.push(decoded);
-        Ok(at + 1)
+            Err(bail) => {
+                // Keep the buffer for the next record.
+                out.clear();
+                *self.scratch = String::from_utf8(out).unwrap_or_default();
+                Err(bail)
+            }
+        }
     }
 
     /// Reads a number: plain non-negative integers here, every other form
@@ -234,6 +209,26 @@ impl<'de, 's> FastReader<'de, 's> {
     }
 }
 
+/// The high bit of each byte of `x` (eight string bytes, little-endian)
+/// that is a quote, a backslash or a control character, and maybe of
+/// bytes after the first such one: borrows can only flag bytes after the
+/// first real one, so the lowest flag is exact.
+///
+/// Quotes and control characters are found with one test: XOR with 0x02
+/// maps the quote (0x22) to 0x20 and keeps control characters below 0x20
+/// while every other byte stays at 0x21 or above, so they are the bytes
+/// below 0x21 afterwards.
+#[inline]
+fn specials(x: u64) -> u64 {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    let quote_or_control = (x ^ (ONES * 0x02)).wrapping_sub(ONES * 0x21);
+    let backslash = (x ^ (ONES * b'\\' as u64)).wrapping_sub(ONES);
+    // A byte's high bit is set where it was below 0x21 (resp. zero); the
+    // XORs keep the high bit, so `!x` masks out bytes that had it set.
+    (quote_or_control | backslash) & !x & HIGH
+}
+
 /// From `from` (inside a string), the position of the next quote or
 /// backslash and which it is. Raw control characters are not JSON.
 ///
@@ -242,24 +237,9 @@ impl<'de, 's> FastReader<'de, 's> {
 /// search's set-up costs more than it saves.
 #[inline]
 fn run_end(bytes: &[u8], from: usize) -> Result<(usize, u8), Bail> {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES << 7;
-    const QUOTES: u64 = ONES * b'"' as u64;
-    const BACKSLASHES: u64 = ONES * b'\\' as u64;
     let mut at = from;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let quote = x ^ QUOTES;
-        let backslash = x ^ BACKSLASHES;
-        // A byte's high bit is set where it is zero (resp. below 0x20);
-        // borrows can only flag bytes after the first real one, so the
-        // lowest flag is exact.
-        let hits = ((quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (x.wrapping_sub(ONES * 0x20) & !x))
-            & HIGH;
+    while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let hits = specials(u64::from_le_bytes(*word));
         if hits != 0 {
             at += (hits.trailing_zeros() / 8) as usize;
             break;
@@ -274,6 +254,142 @@ fn run_end(bytes: &[u8], from: usize) -> Result<(usize, u8), Bail> {
         }
     }
     Err(Bail)
+}
+
+/// Unescapes the string that starts at `start` and has its first
+/// backslash at `at` into `out`; returns the position of its closing
+/// quote.
+///
+/// `out` is written through an index rather than pushed to: its length is
+/// kept ahead of what is written (zero-filled as it grows, cut back to the
+/// string at the end and reused as is by the next string), so that the
+/// copy loop checks one bound per eight bytes instead of updating the
+/// vector's length and capacity in memory.
+fn unescape_into(
+    bytes: &[u8],
+    start: usize,
+    mut at: usize,
+    out: &mut Vec<u8>,
+) -> Result<usize, Bail> {
+    let head = bytes.get(start..at).ok_or(Bail)?;
+    if out.len() < head.len() + 12 {
+        grow(out, head.len() + 12);
+    }
+    out.get_mut(..head.len()).ok_or(Bail)?.copy_from_slice(head);
+    let mut w = head.len();
+    loop {
+        // `bytes[at]` is a backslash. Room for the longest escape (four
+        // bytes) and a word.
+        if out.len() < w + 12 {
+            grow(out, w + 12);
+        }
+        let letter = *bytes.get(at + 1).ok_or(Bail)?;
+        let simple = SIMPLE_ESCAPES[letter as usize];
+        if simple != 0 {
+            *out.get_mut(w).ok_or(Bail)? = simple;
+            w += 1;
+            at += 2;
+        } else if letter == b'u' {
+            let (c, next) = unicode_escape(bytes, at + 2)?;
+            let len = c.len_utf8();
+            c.encode_utf8(out.get_mut(w..w + len).ok_or(Bail)?);
+            w += len;
+            at = next;
+        } else {
+            return Err(Bail);
+        }
+        // Escapes often come in runs (`\r\n\t`, `\\\\`): go straight to
+        // the next one.
+        if bytes.get(at) == Some(&b'\\') {
+            continue;
+        }
+        // Copy up to the next quote or backslash eight bytes at a time,
+        // scanning and copying in one pass: each word is stored whole (no
+        // `memcpy` call) and the write position then only advances past
+        // the bytes before the first special one.
+        while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+            let Some(slot) = out.get_mut(w..).and_then(<[u8]>::first_chunk_mut::<8>) else {
+                grow(out, w + 8);
+                continue;
+            };
+            let x = u64::from_le_bytes(*word);
+            *slot = x.to_le_bytes();
+            let hits = specials(x);
+            if hits != 0 {
+                let kept = (hits.trailing_zeros() / 8) as usize;
+                at += kept;
+                w += kept;
+                break;
+            }
+            at += 8;
+            w += 8;
+        }
+        // Here at a special byte, or within eight bytes of the end.
+        loop {
+            match *bytes.get(at).ok_or(Bail)? {
+                b'"' => {
+                    out.truncate(w);
+                    return Ok(at);
+                }
+                b'\\' => break,
+                0..=0x1f => return Err(Bail),
+                b => {
+                    if out.len() <= w {
+                        grow(out, w + 1);
+                    }
+                    *out.get_mut(w).ok_or(Bail)? = b;
+                    w += 1;
+                }
+            }
+            at += 1;
+        }
+    }
+}
+
+/// Makes `out` at least `len` long (zero-filled), doubling so that a long
+/// string costs few fills.
+#[cold]
+fn grow(out: &mut Vec<u8>, len: usize) {
+    out.resize(len.max(2 * out.len()).max(64), 0);
+}
+
+/// What each simple escape letter (`\n`, ...) stands for; 0 for the
+/// others (`u`, which takes hex digits, and letters JSON does not have).
+const SIMPLE_ESCAPES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table[b'/' as usize] = b'/';
+    table[b'b' as usize] = 0x08;
+    table[b'f' as usize] = 0x0c;
+    table[b'n' as usize] = b'\n';
+    table[b'r' as usize] = b'\r';
+    table[b't' as usize] = b'\t';
+    table
+};
+
+/// Decodes the `\u` escape whose hex digits start at `at`; returns the
+/// char and the position after the escape (after both halves of a
+/// surrogate pair).
+fn unicode_escape(bytes: &[u8], at: usize) -> Result<(char, usize), Bail> {
+    let unit = hex4(bytes, at)?;
+    match unit {
+        // A high surrogate must be followed by `\u` and a low one.
+        0xD800..=0xDBFF => {
+            if bytes.get(at + 4..at + 6) != Some(b"\\u") {
+                return Err(Bail);
+            }
+            let low = hex4(bytes, at + 6)?;
+            if !(0xDC00..=0xDFFF).contains(&low) {
+                return Err(Bail);
+            }
+            let code = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+            Ok((char::from_u32(code).ok_or(Bail)?, at + 10))
+        }
+        // Lone low surrogate: serde_json's call.
+        0xDC00..=0xDFFF => Err(Bail),
+        _ => Ok((char::from_u32(unit).ok_or(Bail)?, at + 4)),
+    }
 }
 
 fn hex4(bytes: &[u8], at: usize) -> Result<u32, Bail> {
@@ -417,8 +533,12 @@ mod tests {
     /// What the fast reader makes of a text, as a `serde_json::Value`;
     /// `None` when it bails.
     fn fast_value(text: &str) -> Option<Value> {
-        let mut scratch = String::new();
-        let mut reader = FastReader::new(text, &mut scratch);
+        fast_value_with(text, &mut String::new())
+    }
+
+    /// The same with a scratch buffer left as earlier reads left it.
+    fn fast_value_with(text: &str, scratch: &mut String) -> Option<Value> {
+        let mut reader = FastReader::new(text, scratch);
         let value = Value::deserialize(&mut reader).ok()?;
         reader.end().ok()?;
         Some(value)
@@ -499,6 +619,108 @@ mod tests {
         let deep = "[".repeat(120) + &"]".repeat(120);
         assert_eq!(fast_value(&deep), None);
         assert!(serde_json::from_str::<Value>(&deep).is_ok());
+    }
+
+    /// Strings with escapes in every arrangement the unescaping loop
+    /// distinguishes (escapes first, last, back to back, next to `\u`
+    /// escapes and non-ASCII text, runs across word boundaries and longer
+    /// than the scratch buffer so far), read one after another with one
+    /// scratch buffer, as records are.
+    #[test]
+    fn escaped_strings_read_as_with_serde_json() {
+        let pieces = [
+            r"\n",
+            r"\r\n",
+            r"\t\t",
+            r"\\",
+            r#"\""#,
+            r"\/",
+            r"\b\f",
+            r"\u0041",
+            r"\u00e9",
+            r"\u4e2d",
+            r"\ud83d\ude00",
+            r"\u0000",
+            "a",
+            "abcdefg",
+            "abcdefghijklmnop",
+            "é",
+            "中文",
+            "😀",
+            " ",
+            "C:",
+            "Windows",
+        ];
+        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+        let mut scratch = String::new();
+        for round in 0..3000 {
+            let mut body = String::new();
+            // Mostly short strings, now and then one longer than anything
+            // before, so the buffer grows from a stale length.
+            let count = if round % 97 == 0 { 400 } else { rng.below(12) };
+            for _ in 0..count {
+                body.push_str(pieces[rng.below(pieces.len())]);
+            }
+            let text = format!("[\"{body}\",\"{body}x\",\"\\\\{body}\"]");
+            let want = serde_json::from_str::<Value>(&text).ok();
+            assert!(want.is_some(), "{text}");
+            assert_eq!(fast_value_with(&text, &mut scratch), want, "{text}");
+            // Cut short anywhere: both reject (a backslash may be last).
+            let cut = rng.below(text.len());
+            if let Some(prefix) = text.get(..cut) {
+                assert_eq!(fast_value_with(prefix, &mut scratch), None, "{prefix}");
+            }
+        }
+        for text in [
+            r#""\\""#,
+            r#""\n\r\t\"\\\/\b\f""#,
+            r#""\u00e9\n""#,
+            r#""\n\ud83d\ude00\n""#,
+        ] {
+            assert_eq!(
+                fast_value_with(text, &mut scratch),
+                serde_json::from_str::<Value>(text).ok(),
+                "{text}"
+            );
+        }
+        for text in [
+            r#""\"#,
+            r#""a\"#,
+            r#""\n\"#,
+            r#""\n\u"#,
+            r#""\ud83d\n""#,
+            r#""\n\x""#,
+        ] {
+            assert_eq!(fast_value_with(text, &mut scratch), None, "{text}");
+        }
+    }
+
+    /// Every byte below 0x80 and a few longer chars, at every offset in
+    /// an eight-byte word and after an escape or not: the word-at-a-time
+    /// scan stops exactly where serde_json does.
+    #[test]
+    fn every_byte_is_scanned_as_serde_json_does() {
+        let mut scratch = String::new();
+        let chars = (0u8..0x80)
+            .map(char::from)
+            .chain(['é', '\u{7ff}', '\u{800}', '中', '\u{ffff}', '😀']);
+        for c in chars {
+            for before in 0..17 {
+                for prefix in ["", r"\n", r"\\x"] {
+                    let text = format!("\"{prefix}{}{c}{}\"", "a".repeat(before), "b".repeat(9));
+                    let want = serde_json::from_str::<Value>(&text).ok();
+                    let got = fast_value_with(&text, &mut scratch);
+                    if c == '\\' || c == '"' || c < ' ' {
+                        // Not a string char: both reject, or (backslash
+                        // then `b`) both read the escape.
+                        assert!(got.is_none() || got == want, "{text:?}");
+                    } else {
+                        assert!(got.is_some(), "fast reader bailed on {text:?}");
+                        assert_eq!(got, want, "{text:?}");
+                    }
+                }
+            }
+        }
     }
 
     /// A tiny deterministic generator, so failures can be replayed.
