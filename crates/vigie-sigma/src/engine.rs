@@ -13,7 +13,7 @@ use crate::correlation::{
 
 use crate::compile::{Cx, Placeholders};
 use crate::index::Marks;
-use crate::logsource::{LogsourceMap, Router};
+use crate::logsource::{LogsourceMap, RouteMemo, Router};
 use crate::matcher::Ctx;
 use crate::rule::{compile_filter, compile_rule, CompiledFilter, CompiledRule};
 
@@ -446,6 +446,7 @@ fn collect_yaml(
 
 thread_local! {
     static MARKS: std::cell::RefCell<Marks> = std::cell::RefCell::new(Marks::default());
+    static ROUTES: std::cell::RefCell<RouteMemo> = std::cell::RefCell::new(RouteMemo::default());
 }
 
 /// One rule that matched an event, with the route it matched under.
@@ -511,25 +512,28 @@ impl RuleSet {
         let start = out.len();
         MARKS.with(|marks| {
             let mut marks = marks.borrow_mut();
-            self.router.for_each_route(event, |route| {
-                let ctx = Ctx {
-                    event,
-                    remap: route.remap,
-                };
-                let mut try_rule = |rule: u32| {
-                    if self.rule_matches(rule, &ctx) {
-                        out.push(Match {
-                            rule,
-                            group: route.group,
-                        });
+            ROUTES.with(|routes| {
+                let mut routes = routes.borrow_mut();
+                self.router.for_each_route(event, &mut routes, |route| {
+                    let ctx = Ctx {
+                        event,
+                        remap: route.remap,
+                    };
+                    let mut try_rule = |rule: u32| {
+                        if self.rule_matches(rule, &ctx) {
+                            out.push(Match {
+                                rule,
+                                group: route.group,
+                            });
+                        }
+                    };
+                    match route.index {
+                        Some(index) => index.candidates(&ctx, &mut marks, |local| {
+                            try_rule(route.rules[local as usize])
+                        }),
+                        None => route.rules.iter().for_each(|r| try_rule(*r)),
                     }
-                };
-                match route.index {
-                    Some(index) => index.candidates(&ctx, &mut marks, |local| {
-                        try_rule(route.rules[local as usize])
-                    }),
-                    None => route.rules.iter().for_each(|r| try_rule(*r)),
-                }
+                });
             });
         });
         if out.len() - start > 1 {

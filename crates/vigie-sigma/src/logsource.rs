@@ -7,7 +7,9 @@
 
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
-use vigie_core::{well_known, Event, EventKind, FieldId, FieldNames};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use vigie_core::{well_known, Event, EventKind, FieldId, FieldNames, LogSource};
 
 use crate::compile::Detection;
 use crate::index::CandidateIndex;
@@ -116,6 +118,43 @@ pub struct Router {
     /// (product, service) → wider services of the same product its records
     /// also belong to (from [`LogsourceMap::also`]), lower case.
     also: Vec<(String, String, Vec<String>)>,
+    /// Changes with every rule added, so that a [`RouteMemo`] knows which
+    /// router (in which state) it remembers.
+    stamp: u64,
+}
+
+/// Source of router stamps.
+static NEXT_ROUTER_STAMP: AtomicU64 = AtomicU64::new(1);
+
+/// The generic routes whose product, category and service the last
+/// logsource fitted. Records of one input share their logsource, and
+/// checking every generic route (case-insensitive string comparisons, the
+/// wider services) cost about a thousand instructions per cloud record.
+/// One per thread.
+#[derive(Default)]
+pub struct RouteMemo {
+    router: u64,
+    logsource: Option<LogSource>,
+    groups: Vec<u32>,
+}
+
+impl RouteMemo {
+    /// Whether the memo holds the routes of `logsource` under `router`.
+    /// Logsource names are static strings, compared by address: equal
+    /// addresses mean equal names (unequal ones only cost a recomputation).
+    fn holds(&self, router: u64, logsource: &LogSource) -> bool {
+        let same = |a: Option<&'static str>, b: Option<&'static str>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => std::ptr::eq(a, b),
+            _ => false,
+        };
+        self.router == router
+            && self.logsource.is_some_and(|m| {
+                same(m.product, logsource.product)
+                    && same(m.category, logsource.category)
+                    && same(m.service, logsource.service)
+            })
+    }
 }
 
 impl Router {
@@ -138,6 +177,7 @@ impl Router {
         map: &LogsourceMap,
         names: &mut FieldNames,
     ) -> Result<(), String> {
+        self.stamp = NEXT_ROUTER_STAMP.fetch_add(1, Ordering::Relaxed);
         let is_windows = ls.product.as_deref() == Some("windows");
         if self.also.is_empty() && !map.also.is_empty() {
             self.also = parse_also(&map.also);
@@ -271,8 +311,32 @@ impl Router {
         });
     }
 
+    /// The generic routes whose product, category and service `ls` fits.
+    fn generic_groups<'a>(&'a self, ls: &'a LogSource) -> impl Iterator<Item = u32> + 'a {
+        let wider = self.wider_services(ls.product, ls.service);
+        self.generic.iter().filter_map(move |(spec, g)| {
+            let fits = |want: &Option<String>, have: Option<&str>| match want {
+                None => true,
+                Some(w) => have.is_some_and(|h| h.eq_ignore_ascii_case(w)),
+            };
+            let service_fits = fits(&spec.service, ls.service)
+                || spec
+                    .service
+                    .as_ref()
+                    .is_some_and(|w| wider.iter().any(|s| s.eq_ignore_ascii_case(w)));
+            (fits(&spec.product, ls.product) && fits(&spec.category, ls.category) && service_fits)
+                .then_some(*g)
+        })
+    }
+
     /// Calls `f(route)` for each route whose rules the event meets.
-    pub fn for_each_route<'a>(&'a self, event: &Event, mut f: impl FnMut(Route<'a>)) {
+    /// `memo` is the calling thread's.
+    pub fn for_each_route<'a>(
+        &'a self,
+        event: &Event,
+        memo: &mut RouteMemo,
+        mut f: impl FnMut(Route<'a>),
+    ) {
         let visit = |g: u32, f: &mut dyn FnMut(Route<'a>)| {
             let group = &self.groups[g as usize];
             let ok = group
@@ -311,23 +375,14 @@ impl Router {
             }
             EventKind::Generic => {
                 let ls = &event.logsource;
-                let wider = self.wider_services(ls.product, ls.service);
-                for (spec, g) in &self.generic {
-                    let fits = |want: &Option<String>, have: Option<&str>| match want {
-                        None => true,
-                        Some(w) => have.is_some_and(|h| h.eq_ignore_ascii_case(w)),
-                    };
-                    let service_fits = fits(&spec.service, ls.service)
-                        || spec
-                            .service
-                            .as_ref()
-                            .is_some_and(|w| wider.iter().any(|s| s.eq_ignore_ascii_case(w)));
-                    if fits(&spec.product, ls.product)
-                        && fits(&spec.category, ls.category)
-                        && service_fits
-                    {
-                        visit(*g, &mut f);
-                    }
+                if !memo.holds(self.stamp, ls) {
+                    memo.groups.clear();
+                    memo.groups.extend(self.generic_groups(ls));
+                    memo.router = self.stamp;
+                    memo.logsource = Some(*ls);
+                }
+                for g in &memo.groups {
+                    visit(*g, &mut f);
                 }
             }
         }

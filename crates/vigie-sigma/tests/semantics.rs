@@ -267,6 +267,53 @@ fn logsource_routing_keeps_rules_to_their_log() {
     );
 }
 
+/// Generic events are routed by their logsource; the routes of the last
+/// logsource are remembered per thread, which must never leak a route to
+/// an event of another logsource or to another rule set.
+#[test]
+fn generic_routes_follow_each_events_logsource() {
+    let set = |rules: &[(&str, &str)]| {
+        let mut b = RuleSetBuilder::new();
+        for (id, service) in rules {
+            b.add_yaml(
+                &format!("{id}.yml"),
+                &format!("title: {id}\nid: {id}\nlogsource:\n  product: m365\n  service: {service}\ndetection:\n  sel:\n    Operation: x\n  condition: sel\n"),
+            );
+        }
+        b.build().0
+    };
+    let both = set(&[("ex", "exchange"), ("sp", "sharepoint")]);
+    let exchange_only = set(&[("ex2", "exchange")]);
+    let event = |set: &RuleSet, service: Option<&'static str>| {
+        let mut ev = Event::new(set.names());
+        ev.logsource.product = Some("m365");
+        ev.logsource.service = service;
+        ev.push("Operation", "x", ValueKind::Str);
+        ev
+    };
+    let titles = |set: &RuleSet, service: Option<&'static str>| {
+        let mut out = Vec::new();
+        set.matches(&event(set, service), &mut out);
+        out.iter()
+            .map(|m| set.rule(m.rule).meta.title.clone())
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..2 {
+        assert_eq!(titles(&both, Some("exchange")), ["ex"]);
+        assert_eq!(titles(&both, Some("sharepoint")), ["sp"]);
+        assert_eq!(
+            titles(&exchange_only, Some("sharepoint")),
+            Vec::<String>::new()
+        );
+        assert_eq!(titles(&exchange_only, Some("exchange")), ["ex2"]);
+        assert_eq!(titles(&both, Some("exchange")), ["ex"]);
+        assert_eq!(titles(&both, None), Vec::<String>::new());
+        // The same name at another address is the same logsource.
+        let leaked: &'static str = String::from("sharepoint").leak();
+        assert_eq!(titles(&both, Some(leaked)), ["sp"]);
+    }
+}
+
 #[test]
 fn security_4688_fields_map_to_sysmon_names() {
     let r = rule("  sel:\n    Image|endswith: '\\ntdsutil.exe'\n  condition: sel\n");
