@@ -307,6 +307,15 @@ impl Event {
         })
     }
 
+    /// The key stamps ([`Event::key_stamp`]) of the fields, in order: a
+    /// pass that remembers something per position compares these and
+    /// reads a key's text only when its stamp changed.
+    #[inline]
+    pub fn key_stamps(&self) -> impl Iterator<Item = u64> + '_ {
+        let n = self.fields.len();
+        self.keys.get(..n).unwrap_or(&[]).iter().map(|k| k.2)
+    }
+
     /// The names-table id of the key of field `index`, if the table has
     /// the key.
     #[inline]
@@ -564,6 +573,11 @@ mod tests {
         ev.push("C", "4", ValueKind::Str);
         assert_eq!(ev.key_stamp(0), a, "same spelling, same stamp");
         assert!(ev.key_stamp(1) != b, "new spelling, new stamp");
+        // The slice view agrees and covers this record's fields only.
+        let all: Vec<u64> = ev.key_stamps().collect();
+        assert_eq!(all, [ev.key_stamp(0), ev.key_stamp(1)]);
+        assert_eq!(ev.key_id_at(0), ev.names().get("A"));
+        assert_eq!(ev.key_id_at(2), None);
         let mut other = Event::new(names());
         other.push("B", "5", ValueKind::Str);
         assert!(other.key_stamp(0) != b, "stamps are not shared by buffers");

@@ -147,11 +147,13 @@ impl Layout {
         // come before its folder lists): the plan is kept up to the first
         // key that differs.
         let mut first_changed = n.min(self.len);
-        let fields = self.memo.iter_mut().enumerate().take(n).zip(ev.keys());
-        for ((index, entry), (key, id)) in fields {
-            let stamp = ev.key_stamp(index);
+        let stamps = self.memo.iter_mut().take(n).zip(ev.key_stamps());
+        for (index, (entry, stamp)) in stamps.enumerate() {
             if entry.0 != stamp {
-                // `id` is the one the event gave the key when it was pushed.
+                // The id is the one the event gave the key when it was
+                // pushed.
+                let id = ev.key_id_at(index);
+                let key = ev.key_at(index).unwrap_or_default();
                 *entry = (
                     stamp,
                     KeyInfo::of(key, id, id.map(&roles).unwrap_or_default()),
