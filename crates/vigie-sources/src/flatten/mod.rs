@@ -102,17 +102,22 @@ const ENVELOPES: [&str; 3] = ["value", "records", "Records"];
 
 fn plan(mode: Mode, key: &str, first: bool, can_split: bool, time_attrs: bool) -> Plan {
     match mode {
-        Mode::Root => {
-            if first && key == "Event" {
-                Plan::Go(PathOp::Key, Mode::WinEvent)
-            } else if can_split && ENVELOPES.contains(&key) {
-                Plan::Go(PathOp::Key, Mode::Envelope)
-            } else {
-                Plan::Go(PathOp::Key, Mode::Top)
-            }
-        }
+        Mode::Root => Plan::Go(PathOp::Key, root_child(key, first, can_split)),
         Mode::Top | Mode::Envelope | Mode::Generic => Plan::Go(PathOp::Dotted, Mode::Generic),
         _ => windows::plan(mode, key, time_attrs),
+    }
+}
+
+/// The mode of a record's member `key` (`first`: its first member;
+/// `can_split`: envelopes may split the record).
+#[inline]
+fn root_child(key: &str, first: bool, can_split: bool) -> Mode {
+    if first && key == "Event" {
+        Mode::WinEvent
+    } else if can_split && ENVELOPES.contains(&key) {
+        Mode::Envelope
+    } else {
+        Mode::Top
     }
 }
 
@@ -121,6 +126,7 @@ pub(crate) struct Record {
     pub(crate) ev: Event,
     pub(crate) st: RecState,
     path: String,
+    /// A key with escapes, unescaped (others are borrowed from the input).
     key: String,
     num: String,
     data_name: String,
@@ -178,7 +184,9 @@ impl Record {
         Ok(self.ev.push(&self.path, text, kind))
     }
 
-    fn compose(&mut self, op: PathOp, base: usize) {
+    /// Sets the path of the value of `key`, a child of the path's first
+    /// `base` bytes.
+    fn compose(&mut self, op: PathOp, base: usize, key: &str) {
         let path = &mut self.path;
         match op {
             PathOp::Dotted => {
@@ -186,21 +194,21 @@ impl Record {
                 if base > 0 {
                     path.push('.');
                 }
-                path.push_str(&self.key);
+                path.push_str(key);
             }
             PathOp::Key => {
                 path.clear();
-                path.push_str(&self.key);
+                path.push_str(key);
             }
             PathOp::KeyWithoutSuffix(n) => {
                 path.clear();
-                let end = self.key.len().saturating_sub(n);
-                path.push_str(self.key.get(..end).unwrap_or(&self.key));
+                let end = key.len().saturating_sub(n);
+                path.push_str(key.get(..end).unwrap_or(key));
             }
             PathOp::Underscore => {
                 path.truncate(base);
                 path.push('_');
-                path.push_str(&self.key);
+                path.push_str(key);
             }
             PathOp::Keep => path.truncate(base),
             PathOp::Fixed(name) => {
@@ -210,7 +218,7 @@ impl Record {
             PathOp::DataPrefixed => {
                 path.clear();
                 path.push_str("Data.");
-                path.push_str(&self.key);
+                path.push_str(key);
             }
             PathOp::DataName => {
                 path.clear();
@@ -552,6 +560,36 @@ mod tests {
         // Top-level arrays: objects are records, other elements skipped.
         let events = flat(r#"[{"a":1},5,{"a":2}]"#);
         assert_eq!(events.len(), 2);
+    }
+
+    /// The walker's loops for records and for dotted objects skip `plan`;
+    /// they are right only while `plan` says this.
+    #[test]
+    fn plan_is_what_the_special_loops_assume() {
+        for key in [
+            "", "a", "Event", "value", "records", "Records", "#text", "Data", "System",
+        ] {
+            for mode in [Mode::Top, Mode::Envelope, Mode::Generic] {
+                for (first, can_split) in [(true, true), (false, false)] {
+                    assert_eq!(
+                        plan(mode, key, first, can_split, false),
+                        Plan::Go(PathOp::Dotted, Mode::Generic)
+                    );
+                }
+            }
+            for first in [true, false] {
+                for can_split in [true, false] {
+                    assert_eq!(
+                        plan(Mode::Root, key, first, can_split, false),
+                        Plan::Go(PathOp::Key, root_child(key, first, can_split))
+                    );
+                }
+            }
+        }
+        assert_eq!(root_child("Event", true, false), Mode::WinEvent);
+        assert_eq!(root_child("Event", false, true), Mode::Top);
+        assert_eq!(root_child("value", false, true), Mode::Envelope);
+        assert_eq!(root_child("value", false, false), Mode::Top);
     }
 
     #[test]

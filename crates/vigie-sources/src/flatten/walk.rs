@@ -7,7 +7,7 @@ use std::fmt::{self, Write as _};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use vigie_core::{Event, ValueKind};
 
-use super::{plan, Mode, Plan, Record};
+use super::{plan, root_child, Mode, Plan, Record};
 use crate::windows;
 
 /// The records of an envelope or top-level array, and where they go.
@@ -26,7 +26,34 @@ pub(super) struct Cx<'a> {
 }
 
 impl Cx<'_> {
+    /// Pushes a scalar at the current path. The modes of nearly every
+    /// field of a cloud record come first and inline; the rest (errors,
+    /// Windows) is out of line.
+    #[inline(always)]
     fn scalar<E: de::Error>(&mut self, mode: Mode, text: &str, kind: ValueKind) -> Result<(), E> {
+        let rec = &mut *self.rec;
+        match mode {
+            Mode::Generic => rec.push(text, kind).map(drop),
+            Mode::Top | Mode::Envelope => {
+                let index = rec.push(text, kind)?;
+                if kind != ValueKind::Null {
+                    if let Some(slot) = rec.top_slot(index) {
+                        rec.st.note(slot, index, text);
+                    }
+                }
+                Ok(())
+            }
+            _ => self.other_scalar(mode, text, kind),
+        }
+    }
+
+    #[inline(never)]
+    fn other_scalar<E: de::Error>(
+        &mut self,
+        mode: Mode,
+        text: &str,
+        kind: ValueKind,
+    ) -> Result<(), E> {
         let rec = &mut *self.rec;
         match mode {
             Mode::Root => Err(E::custom(format_args!(
@@ -42,13 +69,8 @@ impl Cx<'_> {
             // Empty System elements (`"Correlation": null`) say nothing.
             Mode::SysField if kind == ValueKind::Null => Ok(()),
             _ => {
-                let index = rec.push(text, kind)?;
+                rec.push(text, kind)?;
                 match mode {
-                    Mode::Top | Mode::Envelope if kind != ValueKind::Null => {
-                        if let Some(slot) = rec.top_slot(index) {
-                            rec.st.note(slot, index, text);
-                        }
-                    }
                     Mode::SysField if rec.path == "TimeCreated" => rec.st.note_system_time(text),
                     Mode::SysField if rec.path == "EventRecordID" => rec.st.note_record_id(text),
                     _ => {}
@@ -58,7 +80,75 @@ impl Cx<'_> {
         }
     }
 
-    fn walk_map<'de, A: MapAccess<'de>>(&mut self, mode: Mode, mut map: A) -> Result<(), A::Error> {
+    fn walk_map<'de, A: MapAccess<'de>>(&mut self, mode: Mode, map: A) -> Result<(), A::Error> {
+        match mode {
+            // `plan` makes every child of these `parent.key` in Generic mode.
+            Mode::Top | Mode::Envelope | Mode::Generic => self.walk_dotted(map),
+            Mode::Root => self.walk_root(map),
+            _ => self.walk_planned(mode, map),
+        }
+    }
+
+    /// The members of a record: each is named by its key alone, in the
+    /// mode `root_child` gives (what `plan` says for Root, without its
+    /// general dispatch: flat records are mostly top-level members).
+    fn walk_root<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        let can_split = self.split.is_some();
+        let mut first = true;
+        while let Some(key) = map.next_key_seed(KeySeed(&mut self.rec.key))? {
+            let rec = &mut *self.rec;
+            let key = match key {
+                Key::Borrowed(key) => key,
+                Key::Buffered => rec.key.as_str(),
+            };
+            let child = root_child(key, first, can_split);
+            first = false;
+            rec.path.clear();
+            rec.path.push_str(key);
+            map.next_value_seed(ValueSeed {
+                cx: &mut *self,
+                mode: child,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The members of an object whose children are all `parent.key`,
+    /// Generic (what `plan` says for Top, Envelope and Generic, which is
+    /// nearly every object of a cloud record): no plan per key, and the
+    /// separator is written once for all the members.
+    fn walk_dotted<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        let base = self.rec.path.len();
+        // An empty parent (a top-level key "", or `Nested` without a
+        // prefix) names its children without a dot, as `compose` does.
+        let stem = if base > 0 {
+            self.rec.path.push('.');
+            base + 1
+        } else {
+            0
+        };
+        while let Some(key) = map.next_key_seed(KeySeed(&mut self.rec.key))? {
+            let rec = &mut *self.rec;
+            rec.path.truncate(stem);
+            match key {
+                Key::Borrowed(key) => rec.path.push_str(key),
+                Key::Buffered => rec.path.push_str(&rec.key),
+            }
+            map.next_value_seed(ValueSeed {
+                cx: &mut *self,
+                mode: Mode::Generic,
+            })?;
+        }
+        // Leave the path as an empty object left it before.
+        self.rec.path.truncate(base);
+        Ok(())
+    }
+
+    fn walk_planned<'de, A: MapAccess<'de>>(
+        &mut self,
+        mode: Mode,
+        mut map: A,
+    ) -> Result<(), A::Error> {
         let base = self.rec.path.len();
         let time_attrs = mode == Mode::Attributes && self.rec.path == "TimeCreated";
         if mode == Mode::Data {
@@ -66,19 +156,33 @@ impl Cx<'_> {
             self.rec.saw_data_text = false;
         }
         let mut first = true;
-        loop {
-            self.rec.key.clear();
-            if map.next_key_seed(KeySeed(&mut self.rec.key))?.is_none() {
-                break;
-            }
-            let plan = plan(mode, &self.rec.key, first, self.split.is_some(), time_attrs);
+        while let Some(key) = map.next_key_seed(KeySeed(&mut self.rec.key))? {
+            let can_split = self.split.is_some();
+            let rec = &mut *self.rec;
+            let step = |rec: &mut Record, key: &str| {
+                let plan = plan(mode, key, first, can_split, time_attrs);
+                if let Plan::Go(op, _) = plan {
+                    rec.compose(op, base, key);
+                }
+                plan
+            };
+            let plan = match key {
+                Key::Borrowed(key) => step(rec, key),
+                // `compose` writes the record, so the buffer holding the key
+                // is lent out of it for the call.
+                Key::Buffered => {
+                    let key = std::mem::take(&mut rec.key);
+                    let plan = step(rec, &key);
+                    rec.key = key;
+                    plan
+                }
+            };
             first = false;
             match plan {
                 Plan::Skip => {
                     map.next_value::<IgnoredAny>()?;
                 }
-                Plan::Go(op, child) => {
-                    self.rec.compose(op, base);
+                Plan::Go(_, child) => {
                     if child == Mode::System {
                         self.rec.st.windows = true;
                     }
@@ -186,24 +290,36 @@ fn kind_name(kind: ValueKind, text: &str) -> String {
     }
 }
 
-/// Appends a map key to a buffer.
+/// A map key as read: borrowed from the input (no escapes, the common
+/// case), or unescaped into the buffer of the [`KeySeed`].
+enum Key<'de> {
+    Borrowed(&'de str),
+    Buffered,
+}
+
+/// Reads a map key, copying it into the buffer only when the reader cannot
+/// lend it for the input's lifetime.
 struct KeySeed<'k>(&'k mut String);
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+    type Value = Key<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Key<'de>, D::Error> {
         de.deserialize_str(self)
     }
 }
 
 impl<'de> Visitor<'de> for KeySeed<'_> {
-    type Value = ();
+    type Value = Key<'de>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a string key")
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key::Borrowed(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+        self.0.clear();
         self.0.push_str(v);
-        Ok(())
+        Ok(Key::Buffered)
     }
 }
 
@@ -278,6 +394,19 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
 /// Decimal text of an integer, without going through `fmt` (numbers are
 /// on the hot path: every EventID, ProcessId, Level, Task...).
 fn integer(buf: &mut [u8; 20], mut v: u64, negative: bool) -> &str {
+    // Most numbers of a record are small (a status, a type, a count): a
+    // slice of a table is cheaper than the digits plus a UTF-8 check.
+    if !negative && v < 1000 {
+        let at = 3 * v as usize;
+        let skip = match v {
+            0..=9 => 2,
+            10..=99 => 1,
+            _ => 0,
+        };
+        if let Some(text) = SMALL_INTEGERS.get(at + skip..at + 3) {
+            return text;
+        }
+    }
     let mut at = buf.len();
     loop {
         at -= 1;
@@ -293,6 +422,26 @@ fn integer(buf: &mut [u8; 20], mut v: u64, negative: bool) -> &str {
     }
     std::str::from_utf8(&buf[at..]).unwrap_or("0")
 }
+
+/// "000", "001", ... "999": the integers below 1000 on three digits each.
+const SMALL_INTEGERS: &str = {
+    const fn table() -> [u8; 3000] {
+        let mut bytes = [0u8; 3000];
+        let mut n = 0;
+        while n < 1000 {
+            bytes[3 * n] = b'0' + (n / 100) as u8;
+            bytes[3 * n + 1] = b'0' + (n / 10 % 10) as u8;
+            bytes[3 * n + 2] = b'0' + (n % 10) as u8;
+            n += 1;
+        }
+        bytes
+    }
+    const BYTES: [u8; 3000] = table();
+    match std::str::from_utf8(&BYTES) {
+        Ok(text) => text,
+        Err(_) => panic!("digits are ASCII"),
+    }
+};
 
 fn number<E: de::Error>(cx: &mut Cx<'_>, mode: Mode, value: fmt::Arguments<'_>) -> Result<(), E> {
     let mut num = std::mem::take(&mut cx.rec.num);
@@ -393,5 +542,22 @@ impl<'de> Visitor<'de> for ElemSeed<'_> {
             while seq.next_element::<IgnoredAny>()?.is_some() {}
         }
         Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_read_as_their_decimal_text() {
+        let mut buf = [0u8; 20];
+        let values = (0..=2000u64).chain([9_999, 10_000, 123_456_789, u64::MAX]);
+        for v in values {
+            assert_eq!(integer(&mut buf, v, false), v.to_string());
+        }
+        for v in [1u64, 9, 10, 999, 1000, 1 << 63] {
+            assert_eq!(integer(&mut buf, v, true), format!("-{v}"));
+        }
     }
 }
