@@ -444,9 +444,16 @@ fn collect_yaml(
     }
 }
 
+/// A matching thread's scratch: which rules of a route were offered, and
+/// the routes of the last logsource.
+#[derive(Default)]
+struct Scratch {
+    marks: Marks,
+    routes: RouteMemo,
+}
+
 thread_local! {
-    static MARKS: std::cell::RefCell<Marks> = std::cell::RefCell::new(Marks::default());
-    static ROUTES: std::cell::RefCell<RouteMemo> = std::cell::RefCell::new(RouteMemo::default());
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// One rule that matched an event, with the route it matched under.
@@ -510,11 +517,11 @@ impl RuleSet {
     /// Appends the rules that match `event` to `out` (each at most once).
     pub fn matches(&self, event: &Event, out: &mut Vec<Match>) {
         let start = out.len();
-        MARKS.with(|marks| {
-            let mut marks = marks.borrow_mut();
-            ROUTES.with(|routes| {
-                let mut routes = routes.borrow_mut();
-                self.router.for_each_route(event, &mut routes, |route| {
+        SCRATCH.with(|scratch| {
+            let scratch = &mut *scratch.borrow_mut();
+            let marks = &mut scratch.marks;
+            self.router
+                .for_each_route(event, &mut scratch.routes, |route| {
                     let ctx = Ctx {
                         event,
                         remap: route.remap,
@@ -528,13 +535,11 @@ impl RuleSet {
                         }
                     };
                     match route.index {
-                        Some(index) => index.candidates(&ctx, &mut marks, |local| {
-                            try_rule(route.rules[local as usize])
-                        }),
+                        Some(index) => index
+                            .candidates(&ctx, marks, |local| try_rule(route.rules[local as usize])),
                         None => route.rules.iter().for_each(|r| try_rule(*r)),
                     }
                 });
-            });
         });
         if out.len() - start > 1 {
             out[start..].sort_unstable_by_key(|m| m.rule);

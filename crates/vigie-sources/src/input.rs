@@ -89,21 +89,15 @@ pub(crate) fn read(source: Source<'_>, opts: &ReadOptions, sink: &Sink<'_>) -> O
                 return Some(Format::Evtx);
             }
             Sniffed::JsonLines => {
-                match mapped(&file_to_map, gzip_depth) {
-                    Some(map) => {
-                        let data = map.bytes().get(stream.skipped()..).unwrap_or(&[]);
-                        json::read_lines_mapped(&map, data, opts, sink);
-                    }
+                match mapped(&file_to_map, gzip_depth, &stream) {
+                    Some(map) => json::read_lines_mapped(&map, opts, sink),
                     None => json::read_lines(stream, opts, sink),
                 }
                 return Some(Format::JsonLines);
             }
             Sniffed::JsonDocument => {
-                match mapped(&file_to_map, gzip_depth) {
-                    Some(map) => {
-                        let data = map.bytes().get(stream.skipped()..).unwrap_or(&[]);
-                        json::read_document_mapped(&map, data, stream, opts, sink);
-                    }
+                match mapped(&file_to_map, gzip_depth, &stream) {
+                    Some(map) => json::read_document_mapped(&map, stream, opts, sink),
                     None => json::read_document(stream, opts, sink),
                 }
                 return Some(Format::JsonDocument);
@@ -122,11 +116,12 @@ pub(crate) fn read(source: Source<'_>, opts: &ReadOptions, sink: &Sink<'_>) -> O
     }
 }
 
-/// The plain file being read, mapped, when it is one (not gzip, not a
-/// stream) and big enough to gain from it.
-fn mapped(file: &Option<File>, gzip_depth: usize) -> Option<Mapped> {
+/// The plain file being read, mapped from where sniffing left `stream`
+/// (after a byte order mark), when it is one (not gzip, not a stream) and
+/// big enough to gain from it.
+fn mapped(file: &Option<File>, gzip_depth: usize, stream: &Stream<'_>) -> Option<Mapped> {
     match file {
-        Some(file) if gzip_depth == 0 => Mapped::open(file),
+        Some(file) if gzip_depth == 0 => Mapped::open(file, stream.skipped()),
         _ => None,
     }
 }

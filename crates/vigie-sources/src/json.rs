@@ -44,14 +44,14 @@ pub(crate) fn read_lines(stream: Stream<'_>, opts: &ReadOptions, sink: &Sink<'_>
     );
 }
 
-/// JSON lines of a mapped file (`data` from after any byte order mark):
+/// JSON lines of a mapped file:
 /// batches are slices of the map, cut after the first newline past
 /// [`BATCH_BYTES`]; a worker releases a batch's pages once it is parsed. An
 /// over-long line is still skipped by [`parse_line`], without having been
 /// copied.
-pub(crate) fn read_lines_mapped(mapped: &Mapped, data: &[u8], opts: &ReadOptions, sink: &Sink<'_>) {
-    let base = mapped.bytes().len() - data.len();
-    let total = mapped.bytes().len() as u64;
+pub(crate) fn read_lines_mapped(mapped: &Mapped, opts: &ReadOptions, sink: &Sink<'_>) {
+    let data = mapped.data();
+    let total = mapped.file_len();
     let mut pos = 0;
     let mut next_line = 1u64;
     let batches = std::iter::from_fn(|| {
@@ -72,7 +72,7 @@ pub(crate) fn read_lines_mapped(mapped: &Mapped, data: &[u8], opts: &ReadOptions
         |flattener, (first_line, range)| {
             let lines = &data[range.clone()];
             parse_batch(flattener, first_line, lines, opts.max_record_bytes, sink);
-            mapped.release(base + range.start..base + range.end);
+            mapped.release(range);
         },
     );
 }
@@ -270,20 +270,20 @@ pub(crate) fn read_document(mut stream: Stream<'_>, opts: &ReadOptions, sink: &S
     }
 }
 
-/// A JSON document of a mapped file (`bytes` from after any byte order
-/// mark), parsed in place when it is within the record limit.
+/// A JSON document of a mapped file, parsed in place when it is within the
+/// record limit (else from `stream`, as if it were not mapped).
 pub(crate) fn read_document_mapped(
     mapped: &Mapped,
-    bytes: &[u8],
     stream: Stream<'_>,
     opts: &ReadOptions,
     sink: &Sink<'_>,
 ) {
+    let bytes = mapped.data();
     if bytes.len() > opts.max_record_bytes {
         return read_document(stream, opts, sink);
     }
     let mut flattener = Flattener::new(&opts.names, opts.max_record_bytes);
-    sink.bytes_up_to(bytes.len() as u64, mapped.bytes().len() as u64);
+    sink.bytes_up_to(bytes.len() as u64, mapped.file_len());
     document_in_memory(bytes, &mut flattener, sink);
 }
 

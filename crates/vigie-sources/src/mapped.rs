@@ -23,15 +23,17 @@ const MIN_MAPPED_BYTES: u64 = 4 << 20;
 /// in use (4, 16 and 64 KiB), so that the ranges are page-aligned.
 const RELEASE_ALIGN: usize = 64 << 10;
 
-/// A mapped file.
+/// A mapped file, read from `start` on (after a byte order mark).
 pub(crate) struct Mapped {
     map: Mmap,
+    start: usize,
 }
 
 impl Mapped {
-    /// Maps `file` when it is big enough to gain from it; `None` otherwise
-    /// or when mapping fails (the caller reads the file instead).
-    pub(crate) fn open(file: &File) -> Option<Mapped> {
+    /// Maps `file`, whose content starts `start` bytes in, when it is big
+    /// enough to gain from it; `None` otherwise or when mapping fails (the
+    /// caller reads the file instead).
+    pub(crate) fn open(file: &File, start: usize) -> Option<Mapped> {
         let meta = file.metadata().ok()?;
         if !meta.is_file() || meta.len() < MIN_MAPPED_BYTES {
             return None;
@@ -43,22 +45,30 @@ impl Mapped {
         let map = unsafe { Mmap::map(file) }.ok()?;
         // Read-ahead in big steps; a hint, so a refusal changes nothing.
         let _ = map.advise(Advice::Sequential);
-        Some(Mapped { map })
+        Some(Mapped { map, start })
     }
 
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.map
+    /// The content: the file from `start` on.
+    pub(crate) fn data(&self) -> &[u8] {
+        self.map.get(self.start..).unwrap_or(&[])
     }
 
-    /// Tells the kernel this process is done with the pages of `range`, so
+    /// The file's size, for progress (which counts the whole file).
+    pub(crate) fn file_len(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    /// Tells the kernel this process is done with the pages of `range` (of
+    /// [`Mapped::data`]), so
     /// that they stop counting in its resident memory (they stay in the
     /// page cache). Without it a hunt over a 2 GB file would end with 2 GB
     /// resident. Both ends are rounded down: the page `range` ends in is
     /// released with the next range, and the one it starts in may still be
     /// read by the previous range's worker, which then maps it again.
     pub(crate) fn release(&self, range: Range<usize>) {
-        let start = range.start / RELEASE_ALIGN * RELEASE_ALIGN;
-        let end = range.end.min(self.map.len()) / RELEASE_ALIGN * RELEASE_ALIGN;
+        let (start, end) = (self.start + range.start, self.start + range.end);
+        let start = start / RELEASE_ALIGN * RELEASE_ALIGN;
+        let end = end.min(self.map.len()) / RELEASE_ALIGN * RELEASE_ALIGN;
         if start < end {
             // SAFETY: on a shared read-only file mapping, MADV_DONTNEED only
             // unmaps the pages: touching them again (a neighbouring batch

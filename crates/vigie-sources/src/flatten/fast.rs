@@ -826,26 +826,22 @@ mod tests {
 
     /// The same with serde_json alone, as before the fast reader existed.
     fn with_serde(fl: &mut Flattener, bytes: &[u8]) -> (Flat, Result<u64, String>) {
-        let mut events = Vec::new();
-        let mut emit = collect(&mut events);
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let result = fl.parse(&mut de, &mut emit).and_then(|outcome| {
-            de.end()?;
-            if outcome.root_pending {
-                fl.emit_root(&mut emit);
-            }
-            Ok(outcome.skipped)
-        });
-        drop(emit);
-        (events, result.map_err(|e| e.to_string()))
+        with_deserializer(fl, serde_json::Deserializer::from_slice(bytes))
     }
 
     /// The same through serde_json's reader over `io::Read`, which lends
     /// no string: every key reaches the walker unborrowed (`visit_str`).
     fn with_serde_unborrowed(fl: &mut Flattener, bytes: &[u8]) -> (Flat, Result<u64, String>) {
+        with_deserializer(fl, serde_json::Deserializer::from_reader(bytes))
+    }
+
+    /// Events and outcome of one record read by `de`.
+    fn with_deserializer<'de, R: serde_json::de::Read<'de>>(
+        fl: &mut Flattener,
+        mut de: serde_json::Deserializer<R>,
+    ) -> (Flat, Result<u64, String>) {
         let mut events = Vec::new();
         let mut emit = collect(&mut events);
-        let mut de = serde_json::Deserializer::from_reader(bytes);
         let result = fl.parse(&mut de, &mut emit).and_then(|outcome| {
             de.end()?;
             if outcome.root_pending {
