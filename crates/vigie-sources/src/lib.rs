@@ -137,6 +137,10 @@ pub struct ReadOptions {
     /// rather than copying them into buffers; see the `mapped` module for
     /// the one risk, a file truncated by another process during the hunt.
     pub map_files: bool,
+    /// Read EVTX records with vigie's own BinXML reader where it can
+    /// (default), else every record through the `evtx` crate's JSON
+    /// rendering; both give the same events (see the `evtx` module).
+    pub evtx_binxml: bool,
     /// Cloud log settings and state shared by every input of a run (time
     /// zone of locale dates, field mappings, the duplicate filter).
     pub cloud: cloud::CloudOptions,
@@ -155,6 +159,7 @@ impl ReadOptions {
             names,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             map_files: true,
+            evtx_binxml: true,
             cloud,
         };
         options.prepare();
@@ -212,6 +217,9 @@ pub struct FileStats {
     /// Cloud records dropped because an earlier one (in this input or any
     /// other of the run) had the same record id.
     pub duplicates: u64,
+    /// EVTX records read by vigie's own BinXML reader; the other EVTX
+    /// events went through the `evtx` crate's JSON rendering.
+    pub binxml_records: u64,
 }
 
 /// Reads one input, calling `handler.on_event` for each record (possibly

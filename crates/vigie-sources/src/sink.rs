@@ -18,6 +18,7 @@ pub(crate) struct Sink<'a> {
     errors: AtomicU64,
     duplicates: AtomicU64,
     bytes: AtomicU64,
+    binxml: AtomicU64,
     cloud: &'a CloudOptions,
 }
 
@@ -36,6 +37,7 @@ impl<'a> Sink<'a> {
             errors: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
+            binxml: AtomicU64::new(0),
             cloud,
         }
     }
@@ -104,6 +106,11 @@ impl<'a> Sink<'a> {
         }
     }
 
+    /// Counts EVTX records read by the BinXML reader.
+    pub(crate) fn binxml_records(&self, n: u64) {
+        self.binxml.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// The counts of this input, for [`crate::read_input`].
     pub(crate) fn stats(&self, format: Option<Format>) -> FileStats {
         FileStats {
@@ -111,6 +118,7 @@ impl<'a> Sink<'a> {
             events: self.events.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
             duplicates: self.duplicates.load(Ordering::Relaxed),
+            binxml_records: self.binxml.load(Ordering::Relaxed),
         }
     }
 }

@@ -255,3 +255,66 @@ fn corrupt_chunks_are_reported_and_the_rest_is_read() {
         assert!(!got.diagnostics.is_empty());
     }
 }
+
+/// Every EVTX file under `dir`, sorted.
+fn evtx_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            evtx_files(&path, out);
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
+        {
+            out.push(path);
+        }
+    }
+}
+
+/// vigie's BinXML reader against the crate's JSON rendering read back by
+/// the JSON reader: the same events (fields, kinds, order, record numbers,
+/// timestamps) and the same diagnostics for every sample file, and the
+/// BinXML reader takes most records.
+#[test]
+fn binxml_reader_gives_the_events_of_the_json_route() {
+    let Some(data) = shared_data() else { return };
+    let mut files = Vec::new();
+    evtx_files(&data.join("evtx"), &mut files);
+    assert!(files.len() > 200, "{} EVTX files", files.len());
+    let fast = common::options();
+    let mut json = common::options();
+    json.evtx_binxml = false;
+    let (mut records, mut by_binxml) = (0, 0);
+    let mut differ = Vec::new();
+    for path in &files {
+        let a = common::read_with(path, &fast);
+        let b = common::read_with(path, &json);
+        assert_eq!(b.stats.binxml_records, 0);
+        records += b.stats.events;
+        by_binxml += a.stats.binxml_records;
+        let diagnostics = |r: &common::Read| {
+            let mut d: Vec<String> = r.diagnostics.iter().map(|d| d.to_string()).collect();
+            d.sort();
+            d
+        };
+        assert_eq!(diagnostics(&a), diagnostics(&b), "{}", path.display());
+        assert_eq!(a.events.len(), b.events.len(), "{}", path.display());
+        for (x, y) in a.events.iter().zip(&b.events) {
+            if x != y {
+                differ.push(format!("{}: {:?}\n  vs {:?}", path.display(), x, y));
+            }
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "{} differ:\n{}",
+        differ.len(),
+        differ[..differ.len().min(5)].join("\n")
+    );
+    eprintln!("{by_binxml} of {records} records read by the BinXML reader");
+    assert!(by_binxml * 10 >= records * 9, "{by_binxml} of {records}");
+}

@@ -1,12 +1,14 @@
-//! EVTX through the `evtx` crate.
+//! EVTX: the file and its 64 KiB chunks through the `evtx` crate, records
+//! through our own BinXML reader where it can.
 //!
-//! The file's 64 KiB chunks are read in order by one thread and parsed on
-//! the rayon pool (`par_bridge`), each worker with its own reused
-//! [`Flattener`]. The crate has no public visitor over a record's BinXML
-//! (its IR and compiled renderers are private), so each record is rendered
-//! to compact JSON by the crate's fast path and flattened from that text by
-//! the same visitor as evtx_dump-style JSON, which also guarantees that both
-//! give identical events.
+//! The file's chunks are read in order by one thread and parsed on the
+//! rayon pool (`par_bridge`), each worker with its own reused state. A
+//! chunk's records are first read by [`binxml`] straight into events; from
+//! the first record it declines on (a template shape or value type it does
+//! not plan, a damaged record), the chunk goes on through the crate: each
+//! record rendered to compact JSON by the crate's fast path and flattened
+//! from that text by the same visitor as evtx_dump-style JSON, which gives
+//! identical events (the differential test holds our reader to it).
 //!
 //! The crate's own multi-threaded pipeline is not used: it blocks the
 //! calling thread on a channel while its jobs run on the rayon pool, which
@@ -22,15 +24,21 @@ use std::sync::Arc;
 use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
 
+use vigie_core::Event;
+
 use crate::flatten::Flattener;
 use crate::input::Stream;
 use crate::parallel;
 use crate::sink::Sink;
 use crate::{Input, ReadOptions};
 
+mod binxml;
+mod values;
+
 const FILE_HEADER: u64 = 4096;
 const CHUNK: u64 = 65536;
 const CHUNK_HEADER: usize = 512;
+const RECORD_HEADER: u64 = 24;
 /// EVTX that has to be held in memory (from gzip or stdin) is refused past
 /// this size rather than exhausting memory on a decompression bomb.
 const MAX_IN_MEMORY: u64 = 4 << 30;
@@ -164,6 +172,10 @@ fn run<T: Read + Seek + Send>(
         chunks,
         || Worker {
             flattener: Flattener::new(&opts.names, opts.max_record_bytes),
+            reader: binxml::Reader::default(),
+            event: Event::new(opts.names.clone()),
+            emitted: Vec::new(),
+            fast: opts.evtx_binxml,
         },
         |worker, item| {
             worker.chunk(item, &settings, sink);
@@ -180,6 +192,11 @@ fn run<T: Read + Seek + Send>(
 
 struct Worker {
     flattener: Flattener,
+    reader: binxml::Reader,
+    event: Event,
+    /// Ids of the records of the current chunk read by `reader`.
+    emitted: Vec<u64>,
+    fast: bool,
 }
 
 impl Worker {
@@ -190,21 +207,37 @@ impl Worker {
             Err(e) => return sink.error(None, describe(&e)),
         };
         let number = data.number;
-        let flattener = &mut self.flattener;
         // Rendering runs the evtx crate over untrusted bytes: a panic in it
         // costs this chunk's remaining records, not the run. A panic in the
         // handler is not ours to hide, and is passed on.
         let in_handler = Cell::new(false);
         let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), String> {
+            let resume = if self.fast {
+                let resume = self.read_fast(&data, real_len, sink, &in_handler);
+                sink.binxml_records(self.emitted.len() as u64);
+                resume
+            } else {
+                Some(CHUNK_HEADER as u64)
+            };
+            let Some(resume) = resume else {
+                return Ok(());
+            };
+            let emitted = &self.emitted;
+            let flattener = &mut self.flattener;
             let mut chunk = data.parse(settings.clone()).map_err(|e| describe(&e))?;
             for record in chunk.iter() {
                 let record = match record {
                     Ok(record) => record,
+                    // Records read already were read without error.
+                    Err(e) if record_id(&e).is_some_and(|id| emitted.contains(&id)) => continue,
                     Err(e) => {
                         sink.error(record_id(&e), describe(&e));
                         continue;
                     }
                 };
+                if record.binxml_offset < resume + RECORD_HEADER {
+                    continue;
+                }
                 let id = record.event_record_id;
                 // In a cut chunk, a record running into the padding would
                 // read zeros as its values.
@@ -236,6 +269,60 @@ impl Worker {
                 ),
             ),
         }
+    }
+}
+
+impl Worker {
+    /// Reads the chunk's records with [`binxml`] until one declines, and
+    /// returns where that record starts (`None`: all were read).
+    fn read_fast(
+        &mut self,
+        data: &EvtxChunkData,
+        real_len: u64,
+        sink: &Sink<'_>,
+        in_handler: &Cell<bool>,
+    ) -> Option<u64> {
+        self.reader.new_chunk();
+        self.emitted.clear();
+        let bytes = data.data.as_slice();
+        // As the crate walks them: from the header to the free space or the
+        // chunk's last record.
+        let live_end = (data.header.free_space_offset as usize).min(bytes.len());
+        if std::env::var_os("VIGIE_DEBUG_BINXML").is_some() {
+            eprintln!("FAST chunk live_end {live_end} len {}", bytes.len());
+        }
+        let mut offset = CHUNK_HEADER;
+        while offset < live_end {
+            let Ok(raw) = binxml::record_at(bytes, offset) else {
+                if std::env::var_os("VIGIE_DEBUG_BINXML").is_some() {
+                    eprintln!("DECLINED RECORD AT {offset} live_end {live_end}");
+                }
+                return Some(offset as u64);
+            };
+            // A record running into a cut chunk's padding is the crate's
+            // to report.
+            if raw.end as u64 > real_len {
+                return Some(offset as u64);
+            }
+            if self
+                .reader
+                .read_record(bytes, raw.binxml, &mut self.event)
+                .is_err()
+            {
+                return Some(offset as u64);
+            }
+            self.emitted.push(raw.id);
+            let ev = &mut self.event;
+            let record = if ev.record > 0 { ev.record } else { raw.id };
+            in_handler.set(true);
+            sink.event(ev, record);
+            in_handler.set(false);
+            if raw.id == data.header.last_event_record_id {
+                break;
+            }
+            offset = raw.end;
+        }
+        None
     }
 }
 
