@@ -50,6 +50,8 @@ fn main() {
         repeat = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(1);
         args.drain(i..(i + 2).min(args.len()));
     }
+    let no_binxml = args.iter().any(|a| a == "--evtx-json");
+    args.retain(|a| a != "--evtx-json");
     let baseline = args.iter().any(|a| a == "--evtx-baseline");
     args.retain(|a| a != "--evtx-baseline");
     let paths: Vec<std::path::PathBuf> = args.iter().map(Into::into).collect();
@@ -60,7 +62,11 @@ fn main() {
     if baseline {
         return evtx_baseline(&inputs, repeat);
     }
-    let opts = ReadOptions::default();
+    // `--evtx-json`: every EVTX record through the evtx crate's JSON.
+    let opts = ReadOptions {
+        evtx_binxml: !no_binxml,
+        ..ReadOptions::default()
+    };
     let handler = Handler {
         dump,
         events: AtomicU64::new(0),

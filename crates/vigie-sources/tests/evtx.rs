@@ -318,3 +318,95 @@ fn binxml_reader_gives_the_events_of_the_json_route() {
     eprintln!("{by_binxml} of {records} records read by the BinXML reader");
     assert!(by_binxml * 10 >= records * 9, "{by_binxml} of {records}");
 }
+
+/// Damaged copies of sample files (bytes of their chunks overwritten at
+/// random, by a seeded generator): the BinXML reader never panics, and
+/// reads what the crate's route reads — the same events, the same
+/// diagnostics — except that it may read a record the crate refused (a
+/// damaged template GUID makes the crate look for the template elsewhere),
+/// in place of the crate's error about it.
+#[test]
+fn damaged_records_read_as_the_json_route_reads_them() {
+    let Some(data) = shared_data() else { return };
+    let mut files = Vec::new();
+    evtx_files(&data.join("evtx"), &mut files);
+    let fast = common::options();
+    let mut json = common::options();
+    json.evtx_binxml = false;
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut copies, mut identical, mut differ) = (0, 0, Vec::new());
+    for path in files.iter().step_by(2) {
+        let original = std::fs::read(path).unwrap();
+        if original.len() <= 4096 + 512 {
+            continue;
+        }
+        for round in 0..4 {
+            let mut bytes = original.clone();
+            // From one byte to a few dozen, anywhere past the file header.
+            for _ in 0..1 + next() % (8 << round) {
+                let at = 4096 + (next() as usize) % (bytes.len() - 4096);
+                bytes[at] = next() as u8;
+            }
+            let copy = dir.path().join(format!("damaged-{copies}.evtx"));
+            std::fs::write(&copy, &bytes).unwrap();
+            copies += 1;
+            let ours = common::read_with(&copy, &fast);
+            let crates = common::read_with(&copy, &json);
+            let diagnostics = |r: &common::Read| {
+                let mut d: Vec<String> = r.diagnostics.iter().map(|d| d.to_string()).collect();
+                d.sort();
+                d
+            };
+            let (our_diagnostics, crate_diagnostics) = (diagnostics(&ours), diagnostics(&crates));
+            if ours.events == crates.events && our_diagnostics == crate_diagnostics {
+                identical += 1;
+                continue;
+            }
+            let mut extra = ours.events.clone();
+            let lost =
+                crates
+                    .events
+                    .iter()
+                    .any(|event| match extra.iter().position(|e| e == event) {
+                        Some(at) => {
+                            extra.remove(at);
+                            false
+                        }
+                        None => true,
+                    });
+            let refused = crate_diagnostics
+                .iter()
+                .filter(|d| !our_diagnostics.contains(d))
+                .count();
+            let new_diagnostic = our_diagnostics
+                .iter()
+                .any(|d| !crate_diagnostics.contains(d));
+            if lost || new_diagnostic || extra.len() > refused {
+                differ.push(format!(
+                    "{} round {round}: {} events vs {}\n  {our_diagnostics:?}\n  vs {crate_diagnostics:?}",
+                    path.display(),
+                    ours.events.len(),
+                    crates.events.len()
+                ));
+            }
+        }
+    }
+    assert!(copies > 100, "{copies} copies");
+    assert!(
+        identical * 10 >= copies * 9,
+        "{identical} of {copies} identical"
+    );
+    assert!(
+        differ.is_empty(),
+        "{} of {copies} differ:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
+}

@@ -24,7 +24,7 @@ use std::rc::Rc;
 use rustc_hash::FxHashMap;
 use vigie_core::{Event, EventKind, ValueKind};
 
-use super::values::{ty, Unsupported, Value};
+use super::values::{self, ty, Unsupported, Value};
 use crate::time::parse_timestamp;
 
 const RECORD_HEADER: usize = 24;
@@ -121,6 +121,9 @@ pub(super) struct Reader {
     plans: Vec<(u32, Root, Option<Rc<Plan>>)>,
     /// Scratch for a template's location-free form.
     key: Vec<u8>,
+    /// Offsets of the chunk's string table entries seen (its chains may
+    /// loop).
+    strings: rustc_hash::FxHashSet<u32>,
     /// Substitution values (type, start, end) of the record's instance and
     /// of the instance nested in one of them.
     values: Vec<(u8, u32, u32)>,
@@ -181,10 +184,42 @@ fn debug(what: std::fmt::Arguments<'_>) {
 }
 
 impl Reader {
-    /// Forgets the templates of the previous chunk (their offsets mean
-    /// something else in the next one).
-    pub(super) fn new_chunk(&mut self) {
+    /// Starts on a chunk: forgets the templates of the previous one (their
+    /// offsets mean something else here), and checks its string table as
+    /// the crate does before reading any record of it. A table the crate
+    /// cannot read fails the whole chunk there, so it declines here.
+    pub(super) fn new_chunk(&mut self, data: &[u8]) -> Result<(), Decline> {
         self.plans.clear();
+        self.strings.clear();
+        let offsets = data.get(128..128 + 64 * 4).ok_or(Decline)?;
+        for offset in offsets.chunks_exact(4) {
+            let mut at = u32::from_le_bytes([offset[0], offset[1], offset[2], offset[3]]);
+            if at == 0 {
+                continue;
+            }
+            loop {
+                let mut cur = Cursor {
+                    data,
+                    chunk: data,
+                    pos: at as usize,
+                };
+                let next = cur.u32()?;
+                cur.skip(2)?;
+                let len = usize::from(cur.u16()?);
+                let units = cur.take(len * 2)?;
+                cur.skip(2)?;
+                utf16_until_nul(units)?;
+                self.strings.insert(at);
+                if next == 0 || self.strings.contains(&next) {
+                    break;
+                }
+                if next as usize > data.len() {
+                    return Err(Decline);
+                }
+                at = next;
+            }
+        }
+        Ok(())
     }
 
     /// Fills `ev` with the record whose BinXML is `data[binxml]`.
@@ -315,7 +350,9 @@ fn instance(
     for d in descriptors.chunks_exact(4) {
         let size = usize::from(u16::from_le_bytes([d[0], d[1]]));
         let next = at + size;
-        if next > end {
+        // The crate decodes every value, used or not: a type it would
+        // refuse, or a size that does not fit the type, is its to report.
+        if next > end || !values::fits(d[2], size) {
             return Err(Decline);
         }
         values.push((d[2], at as u32, next as u32));
@@ -481,6 +518,7 @@ fn compile(data: &[u8], def: u32, root: Root) -> Result<Plan, Decline> {
     cur.skip(3)?;
     let token = cur.u8()?;
     let element = element(&mut cur, token, 0)?;
+    cur.end_of_template()?;
     let plan = match root {
         Root::Event => plan_event(&element),
         Root::Container => plan_container(&element),
@@ -583,7 +621,8 @@ fn normalize(data: &[u8], def: u32, out: &mut Vec<u8>) -> Result<(), Decline> {
     }
     cur.skip(3)?;
     let token = cur.u8()?;
-    normalize_element(&mut cur, token, 0, out)
+    normalize_element(&mut cur, token, 0, out)?;
+    cur.end_of_template()
 }
 
 /// [`element`]'s walk, writing instead of building.
@@ -992,8 +1031,15 @@ impl<'a> Cursor<'a> {
     /// A name reference: an offset into the chunk, where the name is stored
     /// (next offset, hash, length, UTF-16 units, NUL); stored right here
     /// when the offset is this position, and then skipped.
+    /// A name as the crate reads it (up to its first NUL). Names go into
+    /// the crate's JSON unescaped, so one that would need escaping is
+    /// declined: the crate's route then says what it makes of it.
     fn name(&mut self) -> Result<String, Decline> {
-        utf16(self.name_units()?)
+        let name = utf16_until_nul(self.name_units()?)?;
+        if name.chars().any(|c| c < ' ' || c == '"' || c == '\\') {
+            return Err(Decline);
+        }
+        Ok(name)
     }
 
     /// The UTF-16 units of a name reference (see [`Cursor::name`]).
@@ -1034,10 +1080,19 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 
-    /// A substitution token, written as its marker and index.
+    /// A substitution token, written as its marker, index and type.
     fn slot_into(&mut self, out: &mut Vec<u8>) -> Result<(), Decline> {
         out.push(0x0d);
-        out.extend_from_slice(&self.slot()?.to_le_bytes());
+        out.extend_from_slice(self.data.get(self.pos..self.pos + 3).ok_or(Decline)?);
+        self.slot().map(drop)
+    }
+
+    /// After a template's root element: the end of its fragment, or of its
+    /// bytes. The crate reads on to there and refuses any other token.
+    fn end_of_template(&mut self) -> Result<(), Decline> {
+        if self.pos < self.data.len() && self.u8()? != 0x00 {
+            return Err(Decline);
+        }
         Ok(())
     }
 
@@ -1053,7 +1108,9 @@ impl<'a> Cursor<'a> {
     /// A substitution token's index (its type is the value's to say).
     fn slot(&mut self) -> Result<u16, Decline> {
         let index = self.u16()?;
-        let _ty = self.u8()?;
+        if !values::known(self.u8()?) {
+            return Err(Decline);
+        }
         Ok(index)
     }
 }
@@ -1065,4 +1122,13 @@ fn utf16(bytes: &[u8]) -> Result<String, Decline> {
     char::decode_utf16(units)
         .map(|c| c.map_err(|_| Decline))
         .collect()
+}
+
+/// UTF-16 up to the first NUL unit.
+fn utf16_until_nul(bytes: &[u8]) -> Result<String, Decline> {
+    let len = bytes
+        .chunks_exact(2)
+        .position(|unit| unit == [0, 0])
+        .map_or(bytes.len(), |units| units * 2);
+    utf16(&bytes[..len])
 }

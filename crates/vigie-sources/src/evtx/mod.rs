@@ -282,9 +282,11 @@ impl Worker {
         sink: &Sink<'_>,
         in_handler: &Cell<bool>,
     ) -> Option<u64> {
-        self.reader.new_chunk();
         self.emitted.clear();
         let bytes = data.data.as_slice();
+        if self.reader.new_chunk(bytes).is_err() {
+            return Some(CHUNK_HEADER as u64);
+        }
         // As the crate walks them: from the header to the free space or the
         // chunk's last record.
         let live_end = (data.header.free_space_offset as usize).min(bytes.len());

@@ -33,6 +33,27 @@ pub(super) mod ty {
     pub const BIN_XML: u8 = 0x21;
 }
 
+/// Whether the crate knows `ty` as a value type at all (it refuses a
+/// template or an instance that names another).
+pub(super) fn known(ty: u8) -> bool {
+    matches!(ty, 0x00..=0x15 | 0x20 | 0x21 | 0x23 | 0x81..=0x95)
+}
+
+/// Whether a value of type `ty` and `size` bytes is one this reader takes
+/// (rendered by [`Value::render`], or a nested instance).
+pub(super) fn fits(ty: u8, size: usize) -> bool {
+    match ty {
+        ty::NULL | ty::BINARY | ty::SID | ty::BIN_XML => true,
+        ty::STRING => size.is_multiple_of(2),
+        ty::INT8 | ty::UINT8 => size == 1,
+        ty::INT16 | ty::UINT16 => size == 2,
+        ty::INT32 | ty::UINT32 | ty::BOOL | ty::HEX32 => size == 4,
+        ty::INT64 | ty::UINT64 | ty::FILETIME | ty::HEX64 => size == 8,
+        ty::GUID => size == 16,
+        _ => false,
+    }
+}
+
 /// One substitution value: its type and its bytes in the chunk.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Value<'a> {
