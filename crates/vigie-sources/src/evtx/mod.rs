@@ -33,6 +33,7 @@ use crate::sink::Sink;
 use crate::{Input, ReadOptions};
 
 mod binxml;
+mod chunks;
 mod values;
 
 const FILE_HEADER: u64 = 4096;
@@ -60,11 +61,24 @@ pub(crate) fn read_file(input: &Input, opts: &ReadOptions, sink: &Sink<'_>) {
     if let Err(e) = file.rewind() {
         return sink.error(None, format!("cannot read: {e}"));
     }
-    let parser = match EvtxParser::from_read_seek(file) {
-        Ok(p) => p,
-        Err(e) => return sink.error(None, format!("not a readable EVTX file: {}", describe(&e))),
+    let Some(count) = chunk_count(&mut file, sink) else {
+        return;
     };
-    run(parser, tail, Some(size), opts, sink);
+    run(file, count, tail, Some(size), opts, sink);
+}
+
+/// How many chunks the file has room for, once the crate has read its
+/// header (and said why when it cannot).
+fn chunk_count<T: Read + Seek>(data: &mut T, sink: &Sink<'_>) -> Option<u64> {
+    let header_size = match EvtxParser::from_read_seek(&mut *data) {
+        Ok(parser) => u64::from(parser.header().header_block_size),
+        Err(e) => {
+            sink.error(None, format!("not a readable EVTX file: {}", describe(&e)));
+            return None;
+        }
+    };
+    let size = data.seek(SeekFrom::End(0)).ok()?;
+    Some(size.saturating_sub(header_size) / CHUNK)
 }
 
 pub(crate) fn read_stream(stream: Stream<'_>, opts: &ReadOptions, sink: &Sink<'_>) {
@@ -82,12 +96,11 @@ pub(crate) fn read_stream(stream: Stream<'_>, opts: &ReadOptions, sink: &Sink<'_
     let mut cursor = Cursor::new(data);
     let tail = read_tail(&mut cursor, size, sink);
     cursor.set_position(0);
-    let parser = match EvtxParser::from_read_seek(cursor) {
-        Ok(p) => p,
-        Err(e) => return sink.error(None, format!("not a readable EVTX file: {}", describe(&e))),
+    let Some(count) = chunk_count(&mut cursor, sink) else {
+        return;
     };
     // Bytes were counted as they were read.
-    run(parser, tail, None, opts, sink);
+    run(cursor, count, tail, None, opts, sink);
 }
 
 /// The incomplete chunk at the end of a truncated file (the parser stops
@@ -139,16 +152,15 @@ fn read_tail<R: Read + Seek>(data: &mut R, size: u64, sink: &Sink<'_>) -> Option
 }
 
 fn run<T: Read + Seek + Send>(
-    mut parser: EvtxParser<T>,
+    data: T,
+    count: u64,
     tail: Option<ChunkItem>,
     size: Option<u64>,
     opts: &ReadOptions,
     sink: &Sink<'_>,
 ) {
-    let settings = ParserSettings::new().indent(false).num_threads(1);
-    parser = parser.with_configuration(settings.clone());
-    let settings = Arc::new(settings);
-    let mut chunks = parser.chunks();
+    let settings = Arc::new(ParserSettings::new().indent(false).num_threads(1));
+    let mut chunks = chunks::Chunks::new(data, count);
     let mut failed = false;
     // The chunk walk does I/O and header parsing: guard it like the rest.
     let chunks = std::iter::from_fn(move || {
