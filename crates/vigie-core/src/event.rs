@@ -228,6 +228,8 @@ impl Event {
         }
     }
 
+    // Inlined: once per field, its call cost a third of its body.
+    #[inline]
     fn link(&mut self, id: FieldId, index: usize) {
         let entry = self.entries.len() as u32;
         self.entries.push((index as u32, NONE));
@@ -246,6 +248,8 @@ impl Event {
         self.keys.get(index).map_or("", |(k, _, _)| k.as_str())
     }
 
+    // Inlined: every value read by a detector goes through here.
+    #[inline]
     fn value_at(&self, index: u32) -> ValueRef<'_> {
         let f = &self.fields[index as usize];
         ValueRef {

@@ -119,8 +119,9 @@ impl<'de, 's> FastReader<'de, 's> {
         if stop == b'"' {
             self.pos = end + 1;
             // Quote and backslash are ASCII, so the slice is on char
-            // boundaries: `get` checks that in O(1), without re-validating.
-            return text.get(start..end).map(Text::Borrowed).ok_or(Bail);
+            // boundaries: `borrow` checks that in O(1), without
+            // re-validating.
+            return borrow(text, start, end).map(Text::Borrowed).ok_or(Bail);
         }
         self.unescape(start, end)
     }
@@ -217,6 +218,16 @@ impl<'de, 's> FastReader<'de, 's> {
             Err(Bail)
         }
     }
+}
+
+/// `text[start..end]`, or None off char boundaries. Written with
+/// `split_at_checked` because `str::get` with a range was left out of
+/// line here (a call per string, about 20 instructions); these two
+/// inline into their boundary tests.
+#[inline(always)]
+fn borrow(text: &str, start: usize, end: usize) -> Option<&str> {
+    let (head, _) = text.split_at_checked(end)?;
+    head.split_at_checked(start).map(|(_, s)| s)
 }
 
 /// The high bit of each byte of `x` (eight string bytes, little-endian)
