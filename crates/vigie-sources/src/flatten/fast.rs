@@ -621,6 +621,26 @@ mod tests {
         }
     }
 
+    /// `borrow` (the escape-free strings' slicing) is `str::get` with a
+    /// range: same slice or None for every pair of positions of a text
+    /// with one-, two-, three- and four-byte chars, out of range included.
+    #[test]
+    fn borrow_slices_as_get() {
+        let text = "a\"é中😀x\\y";
+        for start in 0..=text.len() + 1 {
+            for end in 0..=text.len() + 1 {
+                assert_eq!(
+                    borrow(text, start, end),
+                    text.get(start..end),
+                    "{start}..{end}"
+                );
+            }
+        }
+        // Every string of a record with non-ASCII text next to its quotes
+        // is read, borrowed, as serde_json reads it.
+        assert!(agrees(r#"{"é":"中","k":"😀x","a":["é","","\u00e9"]}"#));
+    }
+
     #[test]
     fn bails_on_what_serde_json_rejects() {
         let bad = [
