@@ -208,7 +208,7 @@ impl Reader {
                 let len = usize::from(cur.u16()?);
                 let units = cur.take(len * 2)?;
                 cur.skip(2)?;
-                utf16_until_nul(units)?;
+                valid_utf16_until_nul(units)?;
                 self.strings.insert(at);
                 if next == 0 || self.strings.contains(&next) {
                     break;
@@ -1122,6 +1122,18 @@ fn utf16(bytes: &[u8]) -> Result<String, Decline> {
     char::decode_utf16(units)
         .map(|c| c.map_err(|_| Decline))
         .collect()
+}
+
+/// Whether the UTF-16 up to the first NUL unit is valid.
+fn valid_utf16_until_nul(bytes: &[u8]) -> Result<(), Decline> {
+    let units = bytes
+        .chunks_exact(2)
+        .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
+        .take_while(|&unit| unit != 0);
+    match char::decode_utf16(units).all(|c| c.is_ok()) {
+        true => Ok(()),
+        false => Err(Decline),
+    }
 }
 
 /// UTF-16 up to the first NUL unit.

@@ -164,7 +164,8 @@ fn utf16_until_nul(bytes: &[u8], out: &mut String) -> Result<(), Unsupported> {
     const HIGH: u64 = 0xff80_ff80_ff80_ff80;
     const ONES: u64 = 0x0001_0001_0001_0001;
     const SIGNS: u64 = 0x8000_8000_8000_8000;
-    let mut ascii = [0u8; 256];
+    // Small enough to be zeroed in registers: most values fit.
+    let mut ascii = [0u8; 64];
     let mut staged = 0;
     let mut done = 0;
     for word in bytes.chunks_exact(8) {
