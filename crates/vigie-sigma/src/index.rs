@@ -186,6 +186,16 @@ struct Substrings {
     id: u64,
 }
 
+/// Automata whose literals total at most this many bytes are built as
+/// DFAs (about 200 bytes of table per literal byte). The library picks a
+/// DFA only up to 100 patterns, but the fields scanned most often (the
+/// PowerShell module's `ContextInfo` and `Payload`, `ImageLoaded`) have a
+/// few hundred short ones: as contiguous NFAs they cost over 40
+/// instructions per byte, as DFAs under half that. The large automata
+/// (command lines, thousands of patterns) stay NFAs: as DFAs they would
+/// take a hundred megabytes and most of a second to build.
+const DFA_MAX_BYTES: usize = 8192;
+
 /// Source of [`Substrings::id`]s.
 static NEXT_SUBSTRINGS_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -198,8 +208,11 @@ impl Substrings {
                 .flat_map(|(_, r)| r.iter().copied())
                 .collect()
         };
+        let total: usize = patterns.iter().map(|p| p.len()).sum();
+        let kind = (total <= DFA_MAX_BYTES).then_some(AhoCorasickKind::DFA);
         let Ok(automaton) = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(kind)
             .build(&patterns)
         else {
             return Err(give_up());
