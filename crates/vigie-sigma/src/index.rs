@@ -392,8 +392,10 @@ pub struct IndexScratch {
 }
 
 /// Values shorter than this are scanned each time: the automaton's own
-/// cost is then little more than hashing and comparing them.
-const MEMO_MIN: usize = 32;
+/// cost is then little more than hashing and comparing them. (Even a
+/// 30-byte image path costs a few hundred instructions to scan: the
+/// search's setup dominates.)
+const MEMO_MIN: usize = 8;
 /// Longer values are scanned each time, which bounds the memo's memory
 /// (slots × this length).
 const MEMO_MAX: usize = 2048;
