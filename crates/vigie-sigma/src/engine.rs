@@ -12,7 +12,7 @@ use crate::correlation::{
 };
 
 use crate::compile::{Cx, Placeholders};
-use crate::index::Marks;
+use crate::index::IndexScratch;
 use crate::logsource::{LogsourceMap, RouteMemo, Router};
 use crate::matcher::Ctx;
 use crate::rule::{compile_filter, compile_rule, CompiledFilter, CompiledRule};
@@ -444,11 +444,12 @@ fn collect_yaml(
     }
 }
 
-/// A matching thread's scratch: which rules of a route were offered, and
-/// the routes of the last logsource.
+/// A matching thread's scratch: the candidate index's (which rules of a
+/// route were offered, the scans of recent long values), and the routes of
+/// the last logsource.
 #[derive(Default)]
 struct Scratch {
-    marks: Marks,
+    index: IndexScratch,
     routes: RouteMemo,
 }
 
@@ -519,7 +520,7 @@ impl RuleSet {
         let start = out.len();
         SCRATCH.with(|scratch| {
             let scratch = &mut *scratch.borrow_mut();
-            let marks = &mut scratch.marks;
+            let index_scratch = &mut scratch.index;
             self.router
                 .for_each_route(event, &mut scratch.routes, |route| {
                     let ctx = Ctx {
@@ -535,8 +536,9 @@ impl RuleSet {
                         }
                     };
                     match route.index {
-                        Some(index) => index
-                            .candidates(&ctx, marks, |local| try_rule(route.rules[local as usize])),
+                        Some(index) => index.candidates(&ctx, index_scratch, |local| {
+                            try_rule(route.rules[local as usize])
+                        }),
                         None => route.rules.iter().for_each(|r| try_rule(*r)),
                     }
                 });

@@ -10,7 +10,10 @@
 //! usable witness (regex-only, negations) are always evaluated.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
-use rustc_hash::FxHashMap;
+use std::hash::Hasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustc_hash::{FxHashMap, FxHasher};
 use vigie_core::FieldId;
 
 use crate::compile::Detection;
@@ -178,7 +181,23 @@ struct Substrings {
     /// (itself included): a leftmost-longest scan reports only the longest
     /// pattern at each start, and the patterns inside it are implied.
     rules: Vec<Vec<u32>>,
+    /// Names this automaton in the per-thread [`ScanMemo`]s: unique among
+    /// all automata built by the process, never 0 (an empty memo slot).
+    id: u64,
 }
+
+/// Automata whose literals total at most this many bytes are built as
+/// DFAs (about 200 bytes of table per literal byte). The library picks a
+/// DFA only up to 100 patterns, but the fields scanned most often (the
+/// PowerShell module's `ContextInfo` and `Payload`, `ImageLoaded`) have a
+/// few hundred short ones: as contiguous NFAs they cost over 40
+/// instructions per byte, as DFAs under half that. The large automata
+/// (command lines, thousands of patterns) stay NFAs: as DFAs they would
+/// take a hundred megabytes and most of a second to build.
+const DFA_MAX_BYTES: usize = 8192;
+
+/// Source of [`Substrings::id`]s.
+static NEXT_SUBSTRINGS_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Substrings {
     fn build(literals: Vec<(Vec<u8>, Vec<u32>)>) -> Result<Substrings, Vec<u32>> {
@@ -189,8 +208,11 @@ impl Substrings {
                 .flat_map(|(_, r)| r.iter().copied())
                 .collect()
         };
+        let total: usize = patterns.iter().map(|p| p.len()).sum();
+        let kind = (total <= DFA_MAX_BYTES).then_some(AhoCorasickKind::DFA);
         let Ok(automaton) = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(kind)
             .build(&patterns)
         else {
             return Err(give_up());
@@ -214,7 +236,11 @@ impl Substrings {
             implied.dedup();
             rules.push(implied);
         }
-        Ok(Substrings { automaton, rules })
+        Ok(Substrings {
+            automaton,
+            rules,
+            id: NEXT_SUBSTRINGS_ID.fetch_add(1, Ordering::Relaxed),
+        })
     }
 
     /// Calls `f` with the rules of every pattern that occurs in `hay`.
@@ -320,8 +346,9 @@ impl CandidateIndex {
     }
 
     /// Calls `f(local)` once for each rule that may match, given the
-    /// route's evaluation context. `marks` is scratch space.
-    pub fn candidates(&self, ctx: &Ctx<'_>, marks: &mut Marks, mut f: impl FnMut(u32)) {
+    /// route's evaluation context. `scratch` is the calling thread's.
+    pub fn candidates(&self, ctx: &Ctx<'_>, scratch: &mut IndexScratch, mut f: impl FnMut(u32)) {
+        let IndexScratch { marks, memo } = scratch;
         marks.reset(self.size);
         let mut offer = |rule: u32| {
             if marks.mark(rule) {
@@ -336,7 +363,7 @@ impl CandidateIndex {
                     }
                 }
                 if let Some(s) = &fi.substrings {
-                    s.scan(lower.as_bytes(), &mut offer);
+                    memo.scan(s, lower.as_bytes(), &mut offer);
                 }
             };
             match fi.field {
@@ -357,9 +384,87 @@ impl CandidateIndex {
     }
 }
 
+/// A matching thread's scratch space for [`CandidateIndex::candidates`].
+#[derive(Default)]
+pub struct IndexScratch {
+    marks: Marks,
+    memo: ScanMemo,
+}
+
+/// Values shorter than this are scanned each time: the automaton's own
+/// cost is then little more than hashing and comparing them. (Even a
+/// 30-byte image path costs a few hundred instructions to scan: the
+/// search's setup dominates.)
+const MEMO_MIN: usize = 8;
+/// Longer values are scanned each time, which bounds the memo's memory
+/// (slots × this length).
+const MEMO_MAX: usize = 2048;
+/// Slots of the memo (a power of two).
+const MEMO_SLOTS: usize = 2048;
+
+/// The rules the last scans of long values found, per (automaton, value).
+/// Logs repeat long values often (a process's call trace, an image's
+/// hashes, a registry path), and scanning costs tens of instructions per
+/// byte where hashing and comparing cost about one: a repeated value then
+/// costs a lookup. Direct-mapped: a slot holds the last scan that hashed
+/// to it. Results depend only on the automaton and the value, so a hit
+/// offers exactly what a scan would.
+#[derive(Default)]
+struct ScanMemo {
+    slots: Vec<MemoSlot>,
+}
+
+#[derive(Default)]
+struct MemoSlot {
+    /// The automaton's [`Substrings::id`]; 0 when the slot is empty.
+    owner: u64,
+    hash: u64,
+    value: Vec<u8>,
+    /// What the scan offered, sorted and without repeats.
+    rules: Vec<u32>,
+}
+
+impl ScanMemo {
+    /// Offers to `f` the rules of every pattern of `s` occurring in `hay`,
+    /// like [`Substrings::scan`].
+    #[inline]
+    fn scan(&mut self, s: &Substrings, hay: &[u8], f: &mut impl FnMut(u32)) {
+        if !(MEMO_MIN..=MEMO_MAX).contains(&hay.len()) {
+            s.scan(hay, f);
+            return;
+        }
+        if self.slots.is_empty() {
+            // Allocated on first use: threads that never meet a long value
+            // (or an index) pay nothing.
+            self.slots.resize_with(MEMO_SLOTS, MemoSlot::default);
+        }
+        let mut hasher = FxHasher::default();
+        hasher.write_u64(s.id);
+        hasher.write(hay);
+        let hash = hasher.finish();
+        // The high half is the better mixed one.
+        let at = (hash >> 32) as usize % self.slots.len();
+        let Some(slot) = self.slots.get_mut(at) else {
+            s.scan(hay, f);
+            return;
+        };
+        if slot.owner != s.id || slot.hash != hash || slot.value != hay {
+            slot.owner = s.id;
+            slot.hash = hash;
+            slot.value.clear();
+            slot.value.extend_from_slice(hay);
+            slot.rules.clear();
+            s.scan(hay, &mut |rule| slot.rules.push(rule));
+            slot.rules.sort_unstable();
+            slot.rules.dedup();
+        }
+        slot.rules.iter().for_each(|&rule| f(rule));
+    }
+}
+
 /// Per-thread scratch: which rules of a route were already offered.
 #[derive(Default)]
-pub struct Marks {
+struct Marks {
     stamp: Vec<u32>,
     generation: u32,
 }
@@ -400,6 +505,93 @@ mod tests {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// The string values of some OTRF Windows events from the shared data
+    /// (none, with a message, when it is absent), lower-cased as `Event`
+    /// stores them.
+    fn sample_values() -> Vec<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/jsonl/otrf-windows");
+        if !root.exists() {
+            eprintln!("skipping real values: {} not found", root.display());
+            return Vec::new();
+        }
+        let mut files = Vec::new();
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|e| e == "json") {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        let mut out = Vec::new();
+        for file in files.iter().step_by(4) {
+            let Ok(text) = std::fs::read_to_string(file) else {
+                continue;
+            };
+            for line in text.lines().take(2000) {
+                let Ok(serde_json::Value::Object(map)) = serde_json::from_str(line) else {
+                    continue;
+                };
+                for v in map.values() {
+                    if let serde_json::Value::String(s) = v {
+                        out.push(s.to_lowercase());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn memo_offers_what_a_scan_offers() {
+        let automaton = |literals: &[&str]| {
+            let mut entries: Vec<(Vec<u8>, Vec<u32>)> = literals
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (l.as_bytes().to_vec(), vec![i as u32]))
+                .collect();
+            entries.sort();
+            Substrings::build(entries).unwrap()
+        };
+        // Two automata over the same values: a memo slot must never answer
+        // for the other one.
+        let a = automaton(&["\\system32\\", "ntdll.dll", ".exe", "powershell", "wow64"]);
+        let b = automaton(&["microsoft", "\\windows\\", "svchost", "kernelbase"]);
+        let mut values = vec![
+            "c:\\windows\\system32\\ntdll.dll+9c534|c:\\windows\\system32\\kernelbase.dll"
+                .to_owned(),
+            "c:\\windows\\syswow64\\windowspowershell\\v1.0\\powershell.exe".to_owned(),
+            "c:\\program files\\microsoft office\\root\\office16\\winword.exe".to_owned(),
+            "x".repeat(MEMO_MIN - 1) + ".exe",
+            "x".repeat(MEMO_MAX) + ".exe",
+        ];
+        let real = sample_values();
+        values.extend(real.iter().cloned());
+        // Each value twice, so that the second meets the first's slot; a
+        // one-slot memo makes every value evict the previous one.
+        for slots in [MEMO_SLOTS, 1] {
+            let mut memo = ScanMemo {
+                slots: (0..slots).map(|_| MemoSlot::default()).collect(),
+            };
+            for v in values.iter().chain(&values) {
+                for s in [&a, &b] {
+                    let want = found(s, v);
+                    let mut got = Vec::new();
+                    memo.scan(s, v.as_bytes(), &mut |r| got.push(r));
+                    got.sort_unstable();
+                    got.dedup();
+                    assert_eq!(got, want, "memo and scan disagree on {v:?}");
+                }
+            }
+        }
+        eprintln!("{} real values compared", real.len());
     }
 
     #[test]
