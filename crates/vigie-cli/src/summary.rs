@@ -68,6 +68,19 @@ impl Summary<'_> {
                 "duplicates: {duplicates} cloud records dropped (same record id as an earlier one)"
             )?;
         }
+        let evtx: u64 = self
+            .stats
+            .iter()
+            .filter(|s| s.format == Some(vigie_sources::Format::Evtx))
+            .map(|s| s.events)
+            .sum();
+        if self.eval_stats.is_some() && evtx > 0 {
+            let binxml: u64 = self.stats.iter().map(|s| s.binxml_records).sum();
+            writeln!(
+                out,
+                "evtx:       {binxml} of {evtx} records read from their BinXML, the rest through the evtx crate's JSON"
+            )?;
+        }
         if let Some(es) = &self.eval_stats {
             let per_event = es.evaluations as f64 / (self.events.max(1) as f64);
             writeln!(

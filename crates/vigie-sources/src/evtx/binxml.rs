@@ -17,6 +17,8 @@
 //! the crate from that record, so such records (and every error message)
 //! are exactly what the crate's path gives. The differential test
 //! (`tests/evtx.rs`) holds both paths equal on every sample record.
+//! `VIGIE_DEBUG_BINXML=1` prints why a template or record declined (as
+//! `VIGIE_DEBUG_INDEX` does for the Sigma index), to see what to plan next.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -245,8 +247,15 @@ impl Reader {
                     ty::NULL => None,
                     ty::BIN_XML => {
                         let range = start as usize..end as usize;
-                        let def = instance(data, range, &mut self.nested_values)
-                            .inspect_err(|_| debug(format_args!("DECLINED NESTED INSTANCE")))?;
+                        let def =
+                            instance(data, range, &mut self.nested_values).inspect_err(|_| {
+                                debug(format_args!(
+                                    "DECLINED NESTED INSTANCE {:02x?}",
+                                    data.get(
+                                        start as usize..(start as usize + 24).min(end as usize)
+                                    )
+                                ))
+                            })?;
                         Some(self.plan(data, def, root)?)
                     }
                     _ => return Err(Decline),

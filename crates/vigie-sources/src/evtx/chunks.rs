@@ -10,14 +10,47 @@
 //! count the file size gives, where it ends the walk.
 
 use std::io::{Read, Seek, SeekFrom};
+use std::sync::{Arc, Mutex};
 
 use evtx::err::{ChunkError, EvtxError};
 use evtx::{EvtxChunkData, EvtxChunkHeader};
 
 use super::{CHUNK, CHUNK_HEADER, FILE_HEADER};
 
+/// Chunk buffers handed back once their chunk is read, for the next ones:
+/// a fresh 64 KiB allocation per chunk was freed to the system and faulted
+/// in again each time.
+#[derive(Clone, Default)]
+pub(super) struct Buffers(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl Buffers {
+    /// Enough for the chunks in flight on every worker.
+    const KEPT: usize = 16;
+
+    fn take(&self) -> Vec<u8> {
+        let mut bytes = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut kept| kept.pop())
+            .unwrap_or_default();
+        bytes.clear();
+        bytes.reserve(CHUNK as usize);
+        bytes
+    }
+
+    pub(super) fn give_back(&self, bytes: Vec<u8>) {
+        if let Ok(mut kept) = self.0.lock() {
+            if kept.len() < Self::KEPT {
+                kept.push(bytes);
+            }
+        }
+    }
+}
+
 pub(super) struct Chunks<R> {
     data: R,
+    buffers: Buffers,
     /// Chunks the file's size has room for.
     count: u64,
     next: u64,
@@ -26,10 +59,11 @@ pub(super) struct Chunks<R> {
 }
 
 impl<R: Read + Seek> Chunks<R> {
-    pub(super) fn new(mut data: R, count: u64) -> Self {
+    pub(super) fn new(mut data: R, count: u64, buffers: Buffers) -> Self {
         let oldest = oldest_chunk(&mut data, count);
         Chunks {
             data,
+            buffers,
             count,
             next: oldest,
             oldest,
@@ -67,7 +101,7 @@ impl<R: Read + Seek> Chunks<R> {
         self.data
             .seek(SeekFrom::Start(offset))
             .map_err(|e| error(ChunkError::FailedToSeekToChunk(e)))?;
-        let mut bytes = Vec::with_capacity(CHUNK as usize);
+        let mut bytes = self.buffers.take();
         let read = (&mut self.data)
             .take(CHUNK)
             .read_to_end(&mut bytes)
@@ -76,6 +110,7 @@ impl<R: Read + Seek> Chunks<R> {
             return Err(error(ChunkError::IncompleteChunk));
         }
         if is_empty(&bytes) {
+            self.buffers.give_back(bytes);
             return Ok(None);
         }
         let mut chunk = EvtxChunkData::new(bytes, false).map_err(error)?;
@@ -203,7 +238,7 @@ mod tests {
                     let parser = EvtxParser::from_read_seek(&mut cursor).unwrap();
                     (size - u64::from(parser.header().header_block_size)) / 65536
                 };
-                let ours = walk(super::Chunks::new(cursor, count));
+                let ours = walk(super::Chunks::new(cursor, count, super::Buffers::default()));
                 assert_eq!(ours, theirs, "{}", path.display());
             }
         }

@@ -160,7 +160,8 @@ fn run<T: Read + Seek + Send>(
     sink: &Sink<'_>,
 ) {
     let settings = Arc::new(ParserSettings::new().indent(false).num_threads(1));
-    let mut chunks = chunks::Chunks::new(data, count);
+    let buffers = chunks::Buffers::default();
+    let mut chunks = chunks::Chunks::new(data, count, buffers.clone());
     let mut failed = false;
     // The chunk walk does I/O and header parsing: guard it like the rest.
     let chunks = std::iter::from_fn(move || {
@@ -190,7 +191,7 @@ fn run<T: Read + Seek + Send>(
             fast: opts.evtx_binxml,
         },
         |worker, item| {
-            worker.chunk(item, &settings, sink);
+            worker.chunk(item, &settings, sink, &buffers);
             if let Some(size) = size {
                 sink.bytes_up_to(CHUNK, size);
             }
@@ -212,7 +213,13 @@ struct Worker {
 }
 
 impl Worker {
-    fn chunk(&mut self, item: ChunkItem, settings: &Arc<ParserSettings>, sink: &Sink<'_>) {
+    fn chunk(
+        &mut self,
+        item: ChunkItem,
+        settings: &Arc<ParserSettings>,
+        sink: &Sink<'_>,
+        buffers: &chunks::Buffers,
+    ) {
         let (item, real_len) = item;
         let mut data = match item {
             Ok(data) => data,
@@ -269,6 +276,7 @@ impl Worker {
             }
             Ok(())
         }));
+        buffers.give_back(std::mem::take(&mut data.data));
         let chunk_name = number.map_or_else(|| "a chunk".to_owned(), |n| format!("chunk {n}"));
         match outcome {
             Ok(Ok(())) => {}

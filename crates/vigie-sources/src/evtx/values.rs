@@ -398,7 +398,11 @@ mod tests {
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
                 // Mostly ASCII, as real values are.
-                let piece = if seed % 8 < 5 { 0 } else { (seed >> 8) as usize % pieces.len() };
+                let piece = if seed % 8 < 5 {
+                    0
+                } else {
+                    (seed >> 8) as usize % pieces.len()
+                };
                 units.extend_from_slice(pieces[piece]);
             }
             let mut bytes: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
