@@ -3,17 +3,20 @@
 //!
 //! A record is a template instance: a reference to a template definition
 //! in its chunk (an element tree with numbered substitutions) plus the
-//! values to substitute. Each definition is compiled once per chunk into a
-//! [`Plan`]: the event's fields in order, each named as the JSON route
-//! names it (`windows::plan`) and filled from a substitution or a literal.
-//! A record then costs its values' rendering and the field pushes.
+//! values to substitute. Each definition is compiled once into a [`Plan`]:
+//! the event's fields in order, each named as the JSON route names it
+//! (`windows::plan`) and filled from a substitution or a literal. Plans are
+//! kept per thread across chunks and files, by the definition's
+//! location-free form. A record then costs its values' rendering and the
+//! field pushes.
 //!
 //! Only the shapes whose JSON rendering is known for certain are planned
 //! (`System` elements with attributes and one value, `EventData` of named
-//! or positional `Data`, a `UserData` wrapper of leaf elements), and only
-//! the value types of [`values`] are rendered. Anything else — another
-//! element, a dependency this plan does not model, an array or nested
-//! BinXML value, a damaged record — *declines*: the chunk goes on through
+//! or positional `Data`, a `UserData` wrapper of leaf elements, either of
+//! them as the nested instance most records carry), and only the value
+//! types of [`values`] are rendered. Anything else — another element, a
+//! dependency this plan does not model, an array, a nested value anywhere
+//! else, a damaged record — *declines*: the chunk goes on through
 //! the crate from that record, so such records (and every error message)
 //! are exactly what the crate's path gives. The differential test
 //! (`tests/evtx.rs`) holds both paths equal on every sample record.
@@ -101,11 +104,14 @@ impl From<Unsupported> for Decline {
     }
 }
 
-/// Templates kept across chunks and files, per thread.
-const MAX_KNOWN: usize = 4096;
+/// Bytes of template forms kept across chunks and files, per thread:
+/// past this (hostile input can make every template new) they are
+/// forgotten and learnt again.
+const MAX_KNOWN_BYTES: usize = 8 << 20;
 
-/// A template's location-free form (and root) → its plan, if it has one.
-type Known = FxHashMap<Box<[u8]>, Option<Rc<Plan>>>;
+/// A template's location-free form (and root) → its plan, if it has one;
+/// and the bytes of those forms.
+type Known = (FxHashMap<Box<[u8]>, Option<Rc<Plan>>>, usize);
 
 thread_local! {
     /// Plans (or `None`: declined) by their template's location-free form
@@ -300,7 +306,7 @@ impl Reader {
             Ok(()) => {
                 self.key.push(root as u8);
                 KNOWN.with(|known| {
-                    let mut known = known.borrow_mut();
+                    let (known, bytes) = &mut *known.borrow_mut();
                     if let Some(plan) = known.get(self.key.as_slice()) {
                         return plan.clone();
                     }
@@ -308,10 +314,11 @@ impl Reader {
                     if plan.is_none() {
                         debug(format_args!("DECLINED at {def}"));
                     }
-                    // Hostile input could make every template new.
-                    if known.len() >= MAX_KNOWN {
+                    if *bytes + self.key.len() > MAX_KNOWN_BYTES {
                         known.clear();
+                        *bytes = 0;
                     }
+                    *bytes += self.key.len();
                     known.insert(self.key.clone().into_boxed_slice(), plan.clone());
                     plan
                 })
