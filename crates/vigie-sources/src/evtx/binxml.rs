@@ -185,7 +185,8 @@ pub(super) fn record_at(data: &[u8], offset: usize) -> Result<RawRecord, Decline
     })
 }
 
-fn debug(what: std::fmt::Arguments<'_>) {
+/// Prints `what` when `VIGIE_DEBUG_BINXML` is set (declines only: rare).
+pub(super) fn debug(what: std::fmt::Arguments<'_>) {
     if std::env::var_os("VIGIE_DEBUG_BINXML").is_some() {
         eprintln!("{what}");
     }

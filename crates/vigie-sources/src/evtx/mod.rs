@@ -310,15 +310,10 @@ impl Worker {
         // As the crate walks them: from the header to the free space or the
         // chunk's last record.
         let live_end = (data.header.free_space_offset as usize).min(bytes.len());
-        if std::env::var_os("VIGIE_DEBUG_BINXML").is_some() {
-            eprintln!("FAST chunk live_end {live_end} len {}", bytes.len());
-        }
         let mut offset = CHUNK_HEADER;
         while offset < live_end {
             let Ok(raw) = binxml::record_at(bytes, offset) else {
-                if std::env::var_os("VIGIE_DEBUG_BINXML").is_some() {
-                    eprintln!("DECLINED RECORD AT {offset} live_end {live_end}");
-                }
+                binxml::debug(format_args!("DECLINED RECORD AT {offset}"));
                 return Some(offset as u64);
             };
             // A record running into a cut chunk's padding is the crate's
