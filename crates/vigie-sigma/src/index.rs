@@ -549,17 +549,19 @@ mod tests {
         out
     }
 
+    /// An automaton where rule i requires literal i.
+    fn automaton(literals: &[&str]) -> Substrings {
+        let mut entries: Vec<(Vec<u8>, Vec<u32>)> = literals
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_bytes().to_vec(), vec![i as u32]))
+            .collect();
+        entries.sort();
+        Substrings::build(entries).unwrap()
+    }
+
     #[test]
     fn memo_offers_what_a_scan_offers() {
-        let automaton = |literals: &[&str]| {
-            let mut entries: Vec<(Vec<u8>, Vec<u32>)> = literals
-                .iter()
-                .enumerate()
-                .map(|(i, l)| (l.as_bytes().to_vec(), vec![i as u32]))
-                .collect();
-            entries.sort();
-            Substrings::build(entries).unwrap()
-        };
         // Two automata over the same values: a memo slot must never answer
         // for the other one.
         let a = automaton(&["\\system32\\", "ntdll.dll", ".exe", "powershell", "wow64"]);
@@ -598,13 +600,7 @@ mod tests {
     fn scan_reports_overlapping_and_nested_literals() {
         // Rule i requires literal i.
         let literals = ["abc", "cde", "bcd", "bc", "zz", "abcdef"];
-        let mut entries: Vec<(Vec<u8>, Vec<u32>)> = literals
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (l.as_bytes().to_vec(), vec![i as u32]))
-            .collect();
-        entries.sort();
-        let s = Substrings::build(entries).unwrap();
+        let s = automaton(&literals);
         // Every literal occurring anywhere, whatever overlaps it.
         assert_eq!(found(&s, "xabcdex"), vec![0, 1, 2, 3]);
         assert_eq!(found(&s, "abcdef"), vec![0, 1, 2, 3, 5]);

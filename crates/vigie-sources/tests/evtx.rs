@@ -256,23 +256,17 @@ fn corrupt_chunks_are_reported_and_the_rest_is_read() {
     }
 }
 
-/// Every EVTX file under `dir`, sorted.
-fn evtx_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            evtx_files(&path, out);
-        } else if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
-        {
-            out.push(path);
-        }
-    }
+/// Every EVTX file under `dir`, sorted (as `discover` finds inputs).
+fn evtx_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let (inputs, _) = vigie_sources::discover(&[dir.to_path_buf()]);
+    inputs
+        .into_iter()
+        .map(|input| input.path)
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
+        })
+        .collect()
 }
 
 /// vigie's BinXML reader against the crate's JSON rendering read back by
@@ -282,8 +276,7 @@ fn evtx_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 #[test]
 fn binxml_reader_gives_the_events_of_the_json_route() {
     let Some(data) = shared_data() else { return };
-    let mut files = Vec::new();
-    evtx_files(&data.join("evtx"), &mut files);
+    let files = evtx_files(&data.join("evtx"));
     assert!(files.len() > 200, "{} EVTX files", files.len());
     let fast = common::options();
     let mut json = common::options();
@@ -328,8 +321,7 @@ fn binxml_reader_gives_the_events_of_the_json_route() {
 #[test]
 fn damaged_records_read_as_the_json_route_reads_them() {
     let Some(data) = shared_data() else { return };
-    let mut files = Vec::new();
-    evtx_files(&data.join("evtx"), &mut files);
+    let files = evtx_files(&data.join("evtx"));
     let fast = common::options();
     let mut json = common::options();
     json.evtx_binxml = false;

@@ -345,10 +345,7 @@ fn instance(
         chunk: data,
         pos: binxml.start,
     };
-    if cur.u8()? != 0x0f {
-        return Err(Decline);
-    }
-    cur.skip(3)?;
+    cur.fragment_header()?;
     if cur.u8()? != 0x0c {
         return Err(Decline);
     }
@@ -515,25 +512,7 @@ enum Node {
 const MAX_DEPTH: usize = 16;
 
 fn compile(data: &[u8], def: u32, root: Root) -> Result<Plan, Decline> {
-    let def = def as usize;
-    let mut cur = Cursor {
-        data,
-        chunk: data,
-        pos: def,
-    };
-    cur.skip(4 + 16)?;
-    let size = cur.u32()? as usize;
-    let end = cur.pos.checked_add(size).ok_or(Decline)?;
-    let mut cur = Cursor {
-        data: data.get(..end).ok_or(Decline)?,
-        chunk: data,
-        pos: cur.pos,
-    };
-    if cur.u8()? != 0x0f {
-        return Err(Decline);
-    }
-    cur.skip(3)?;
-    let token = cur.u8()?;
+    let (mut cur, _guid, token) = Cursor::template(data, def)?;
     let element = element(&mut cur, token, 0)?;
     cur.end_of_template()?;
     let plan = match root {
@@ -623,21 +602,8 @@ fn element(cur: &mut Cursor<'_>, token: u8, depth: usize) -> Result<Element, Dec
 /// the key of plans kept across chunks and files.
 fn normalize(data: &[u8], def: u32, out: &mut Vec<u8>) -> Result<(), Decline> {
     out.clear();
-    let mut cur = Cursor {
-        data,
-        chunk: data,
-        pos: def as usize,
-    };
-    cur.skip(4)?;
-    out.extend_from_slice(cur.take(16)?);
-    let size = cur.u32()? as usize;
-    let end = cur.pos.checked_add(size).ok_or(Decline)?;
-    cur.data = data.get(..end).ok_or(Decline)?;
-    if cur.u8()? != 0x0f {
-        return Err(Decline);
-    }
-    cur.skip(3)?;
-    let token = cur.u8()?;
+    let (mut cur, guid, token) = Cursor::template(data, def)?;
+    out.extend_from_slice(guid);
     normalize_element(&mut cur, token, 0, out)?;
     cur.end_of_template()
 }
@@ -1022,6 +988,34 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    /// The template defined at `def` in `data`: a cursor on its root
+    /// element's start token (cut at the template's end), its GUID, and
+    /// that token. The definition's header is the next template's offset,
+    /// the GUID and the size of what follows, a fragment header first.
+    fn template(data: &'a [u8], def: u32) -> Result<(Cursor<'a>, &'a [u8], u8), Decline> {
+        let mut cur = Cursor {
+            data,
+            chunk: data,
+            pos: def as usize,
+        };
+        cur.skip(4)?;
+        let guid = cur.take(16)?;
+        let size = cur.u32()? as usize;
+        let end = cur.pos.checked_add(size).ok_or(Decline)?;
+        cur.data = data.get(..end).ok_or(Decline)?;
+        cur.fragment_header()?;
+        let token = cur.u8()?;
+        Ok((cur, guid, token))
+    }
+
+    /// A fragment header: its token and three bytes of version and flags.
+    fn fragment_header(&mut self) -> Result<(), Decline> {
+        if self.u8()? != 0x0f {
+            return Err(Decline);
+        }
+        self.skip(3)
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8], Decline> {
         let end = self.pos.checked_add(n).ok_or(Decline)?;
         let bytes = self.data.get(self.pos..end).ok_or(Decline)?;

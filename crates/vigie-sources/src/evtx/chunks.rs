@@ -177,19 +177,6 @@ mod tests {
 
     use evtx::EvtxParser;
 
-    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for path in entries.flatten().map(|e| e.path()) {
-            if path.is_dir() {
-                files(&path, out);
-            } else if path.extension().is_some_and(|e| e == "evtx") {
-                out.push(path);
-            }
-        }
-    }
-
     /// Chunk numbers, or error messages, in the order a walk gives them.
     fn walk<I: Iterator<Item = Result<evtx::EvtxChunkData, evtx::err::EvtxError>>>(
         chunks: I,
@@ -208,8 +195,12 @@ mod tests {
     #[test]
     fn walks_as_the_crate_walks() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/evtx");
-        let mut paths = Vec::new();
-        files(&dir, &mut paths);
+        let paths: Vec<PathBuf> = crate::discover(&[dir])
+            .0
+            .into_iter()
+            .map(|input| input.path)
+            .filter(|path| path.extension().is_some_and(|e| e == "evtx"))
+            .collect();
         if paths.is_empty() {
             eprintln!("skipping: shared data not found");
             return;
