@@ -1,16 +1,22 @@
 //! The candidate index: which rules of a route can match an event at all.
 //!
-//! For each rule we derive a *witness set*: (field, literal) pairs such that
-//! whenever the rule matches, at least one of the literals occurs in the
-//! (lower-cased) value of its field, or, for *exact* witnesses, is that
-//! whole value. Exact witnesses of a field go into a hash map looked up
-//! once per value; the other literals of all rules of a route go into one
-//! Aho-Corasick automaton per field, run once over each value. Only the
-//! rules a lookup or a scan names are evaluated in full. Rules without a
-//! usable witness (regex-only, negations) are always evaluated.
+//! For each rule we derive *witness groups*: sets of (field, literal)
+//! pairs such that whenever the rule matches, for every group at least one
+//! of its literals occurs in the (lower-cased) value of its field, or, for
+//! *exact* witnesses, is that whole value. A rule `Image|endswith:
+//! '\cmd.exe'` and `CommandLine|contains: ' /c '` has two groups, and is
+//! evaluated only for events where both literals occur, not for every
+//! `cmd.exe` process. Exact witnesses of a field go into a hash map looked
+//! up once per value; the other literals of all rules of a route go into
+//! one Aho-Corasick automaton per field, run once over each value. Only the
+//! rules of which every group was found are evaluated in full. Negations
+//! require no literal (`not` of a selection matches events that lack its
+//! literals), so rules whose conditions are only negations or regexes
+//! without a literal are always evaluated.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 use std::hash::Hasher;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustc_hash::{FxHashMap, FxHasher};
@@ -140,47 +146,124 @@ fn score(w: &Witnesses) -> usize {
         .unwrap_or(0)
 }
 
-fn best(options: impl Iterator<Item = Option<Witnesses>>) -> Option<Witnesses> {
-    options.flatten().max_by_key(score)
+/// Witness sets a match requires *each* of (a conjunction of the
+/// disjunctions `Witnesses`), most selective first. Empty: nothing is
+/// known, the rule is evaluated on every event.
+type Groups = Vec<Witnesses>;
+
+/// Groups kept per rule: each costs a mark per hit, and the fourth rarely
+/// rules out an event the first three let through.
+const MAX_GROUPS: usize = 4;
+
+/// Orders groups most selective first (ties keep their order, which the
+/// rule's structure fixes: the index is the same from run to run) and
+/// keeps the best [`MAX_GROUPS`].
+fn rank(groups: Groups) -> Groups {
+    let mut scored: Vec<(usize, Witnesses)> = groups
+        .into_iter()
+        .filter_map(|mut g| {
+            g.sort();
+            g.dedup();
+            // An empty disjunction would say the rule never matches; the
+            // index only ever narrows what is evaluated, so it is dropped.
+            (!g.is_empty()).then(|| (score(&g), g))
+        })
+        .collect();
+    scored.sort_by_key(|(score, _)| std::cmp::Reverse(*score));
+    let mut ranked = Groups::new();
+    for (_, g) in scored {
+        if ranked.len() == MAX_GROUPS {
+            break;
+        }
+        if !ranked.contains(&g) {
+            ranked.push(g);
+        }
+    }
+    ranked
 }
 
-fn expr_witnesses(e: &Expr, d: &Detection) -> Option<Witnesses> {
+/// All of `parts` must match: every group of every part is required.
+fn and_groups(parts: impl Iterator<Item = Groups>) -> Groups {
+    rank(parts.flatten().collect())
+}
+
+/// One of `branches` must match. `(a ∧ b) ∨ (c ∧ d)` requires `a ∨ c`,
+/// `a ∨ d`, `b ∨ c` and `b ∨ d`: one group per choice of a group in each
+/// branch. Branches keep only their best two groups so that the choices
+/// stay few (at most eight), and of more than three branches only the
+/// best.
+fn or_groups(branches: impl Iterator<Item = Groups>) -> Groups {
+    let mut branches: Vec<Groups> = branches.collect();
+    // A branch that may match anything lets anything through.
+    if branches.is_empty() || branches.iter().any(Vec::is_empty) {
+        return Groups::new();
+    }
+    if branches.len() == 1 {
+        return branches.pop().unwrap_or_default();
+    }
+    if branches.len() > 3 || branches.iter().all(|b| b.len() == 1) {
+        // One choice: every branch's best group. (Moved, not copied: some
+        // selections list thousands of values.)
+        let union: Witnesses = branches
+            .into_iter()
+            .filter_map(|b| b.into_iter().next())
+            .flatten()
+            .collect();
+        return rank(vec![union]);
+    }
+    let mut choices: Groups = vec![Witnesses::new()];
+    for branch in &branches {
+        let mut next = Groups::new();
+        for chosen in &choices {
+            for group in branch.iter().take(2) {
+                let mut union = chosen.clone();
+                union.extend(group.iter().cloned());
+                next.push(union);
+            }
+        }
+        choices = next;
+    }
+    rank(choices)
+}
+
+/// The groups of a selection: any branch, each all of its predicates.
+fn selection_groups(selection: &crate::compile::Selection) -> Groups {
+    or_groups(selection.branches.iter().map(|branch| {
+        and_groups(
+            branch
+                .iter()
+                .filter_map(predicate_witnesses)
+                .map(|w| vec![w]),
+        )
+    }))
+}
+
+fn expr_groups(e: &Expr, d: &Detection) -> Groups {
     match e {
-        Expr::Sel(i) => {
-            let mut out = Witnesses::new();
-            for branch in &d.selections.get(*i)?.branches {
-                out.extend(best(branch.iter().map(predicate_witnesses))?);
-            }
-            Some(out)
-        }
-        Expr::And(items) => best(items.iter().map(|e| expr_witnesses(e, d))),
-        Expr::Or(items) => {
-            let mut out = Witnesses::new();
-            for item in items {
-                out.extend(expr_witnesses(item, d)?);
-            }
-            Some(out)
-        }
-        Expr::Not(_) | Expr::Const(_) => None,
+        Expr::Sel(i) => d
+            .selections
+            .get(*i)
+            .map_or_else(Groups::new, selection_groups),
+        Expr::And(items) => and_groups(items.iter().map(|e| expr_groups(e, d))),
+        Expr::Or(items) => or_groups(items.iter().map(|e| expr_groups(e, d))),
+        // A negation requires no literal (see `Not` in the module docs).
+        Expr::Not(_) | Expr::Const(_) => Groups::new(),
     }
 }
 
-/// The witness set of a rule, if it has one.
-fn rule_witnesses(d: &Detection) -> Option<Witnesses> {
-    let mut w = expr_witnesses(&d.condition, d)?;
-    w.sort();
-    w.dedup();
-    (!w.is_empty()).then_some(w)
+/// The witness groups of a rule: empty when it has none.
+fn rule_groups(d: &Detection) -> Groups {
+    expr_groups(&d.condition, d)
 }
 
 /// The literals of one field, searched within its values.
 struct Substrings {
     /// Leftmost-longest: with a prefilter it skips most of a value.
     automaton: AhoCorasick,
-    /// Per pattern, the (route-local) rules of every pattern it contains
+    /// Per pattern, the witness groups of every pattern it contains
     /// (itself included): a leftmost-longest scan reports only the longest
     /// pattern at each start, and the patterns inside it are implied.
-    rules: Vec<Vec<u32>>,
+    groups: Vec<Vec<u32>>,
     /// Names this automaton in the per-thread [`ScanMemo`]s: unique among
     /// all automata built by the process, never 0 (an empty memo slot).
     id: u64,
@@ -217,45 +300,49 @@ impl Substrings {
         else {
             return Err(give_up());
         };
-        // Which patterns occur inside each pattern: one overlapping search
-        // of each pattern's own text.
-        let Ok(overlapping) = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::NoncontiguousNFA))
-            .build(&patterns)
-        else {
-            return Err(give_up());
-        };
-        let mut rules = Vec::with_capacity(literals.len());
-        for (literal, _) in &literals {
-            let mut implied: Vec<u32> = overlapping
-                .find_overlapping_iter(literal.as_slice())
-                .flat_map(|m| literals[m.pattern().as_usize()].1.iter().copied())
-                .collect();
+        // Which patterns occur inside each pattern: each of its windows
+        // as long as some pattern, looked up. (An overlapping automaton
+        // would find them too, but building it cost as much as the
+        // automaton itself: a third of loading SigmaHQ.)
+        let by_text: FxHashMap<&[u8], usize> =
+            patterns.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+        let mut lengths: Vec<usize> = patterns.iter().map(|p| p.len()).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        let mut groups = Vec::with_capacity(literals.len());
+        for literal in &patterns {
+            let mut implied: Vec<u32> = Vec::new();
+            for &len in lengths.iter().take_while(|&&len| len <= literal.len()) {
+                for window in literal.windows(len.max(1)) {
+                    if let Some(&inner) = by_text.get(window) {
+                        implied.extend_from_slice(&literals[inner].1);
+                    }
+                }
+            }
             implied.sort_unstable();
             implied.dedup();
-            rules.push(implied);
+            groups.push(implied);
         }
         Ok(Substrings {
             automaton,
-            rules,
+            groups,
             id: NEXT_SUBSTRINGS_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
-    /// Calls `f` with the rules of every pattern that occurs in `hay`.
+    /// Calls `f` with the groups of every pattern that occurs in `hay`.
     #[inline]
     fn scan(&self, hay: &[u8], f: &mut impl FnMut(u32)) {
         let mut at = 0;
         // Every start of a match, each with its longest pattern: any
         // pattern occurrence starts at one of them and is a prefix of the
-        // longest pattern found there, hence in that pattern's `rules`.
+        // longest pattern found there, hence in that pattern's `groups`.
         while at < hay.len() {
             let Some(m) = self.automaton.find(Input::new(hay).range(at..)) else {
                 return;
             };
-            for &rule in &self.rules[m.pattern().as_usize()] {
-                f(rule);
+            for &group in &self.groups[m.pattern().as_usize()] {
+                f(group);
             }
             at = m.start() + 1;
         }
@@ -266,78 +353,151 @@ impl Substrings {
 struct FieldIndex {
     /// `None`: the entries apply to every value of the event (keywords).
     field: Option<FieldId>,
-    /// Whole (lower-case) values → the rules they are witnesses for.
-    exact: FxHashMap<Box<[u8]>, Vec<u32>>,
+    /// Whole (lower-case) values → their literal.
+    exact: FxHashMap<Box<[u8]>, u32>,
     substrings: Option<Substrings>,
 }
 
 /// The index of one route's rules.
+///
+/// Every distinct (field, exact, literal) of the route's witness groups is
+/// a *literal*, numbered. A scan marks the literals an event holds. Each
+/// rule is *triggered* by the literals of one of its groups; a triggered
+/// rule is offered when its other groups have a marked literal each.
+/// Triggering costs a push per rule, checking a few lookups, so the
+/// triggering group is the one whose literals trigger the fewest rules:
+/// `\cmd.exe` is a witness of hundreds of rules, each paired with a rarer
+/// command-line literal that triggers it instead.
 pub struct CandidateIndex {
     fields: Vec<FieldIndex>,
-    /// Route-local indices of rules with no witness set.
+    /// Per literal, the rules it triggers.
+    triggers: Vec<Vec<u32>>,
+    /// Per rule, its groups to check: a range of `groups`.
+    checks: Vec<Range<u32>>,
+    /// Per group to check: a range of `group_literals`.
+    groups: Vec<Range<u32>>,
+    group_literals: Vec<u32>,
+    /// Route-local indices of rules with no witness group.
     always: Vec<u32>,
-    size: usize,
 }
 
-type LiteralRules = FxHashMap<Vec<u8>, Vec<u32>>;
+/// A literal's identity: its field, whether it is a whole value, its bytes.
+type LiteralKey = (Option<FieldId>, bool, Vec<u8>);
 
 impl CandidateIndex {
     /// Builds the index for rules given by their detections, in route order.
     pub fn build(detections: &[&Detection]) -> CandidateIndex {
-        let mut always = Vec::new();
-        // Per field: (exact literals, substring literals) → rules.
-        let mut by_field: FxHashMap<Option<FieldId>, (LiteralRules, LiteralRules)> =
-            FxHashMap::default();
-        for (local, d) in detections.iter().enumerate() {
-            let local = local as u32;
-            match rule_witnesses(d) {
-                Some(witnesses) => {
-                    for w in witnesses {
-                        let (exact, substrings) = by_field.entry(w.field).or_default();
-                        let map = if w.exact { exact } else { substrings };
-                        let rules = map.entry(w.literal).or_default();
-                        if rules.last() != Some(&local) {
-                            rules.push(local);
-                        }
-                    }
-                }
-                None => always.push(local),
+        let rule_groups: Vec<Groups> = detections.iter().map(|d| rule_groups(d)).collect();
+        // Number the literals, and count the rules each is a witness of.
+        let mut ids: FxHashMap<LiteralKey, u32> = FxHashMap::default();
+        let mut keys: Vec<LiteralKey> = Vec::new();
+        let mut popularity: Vec<u32> = Vec::new();
+        let mut literal_groups: Vec<Vec<Vec<u32>>> = Vec::with_capacity(rule_groups.len());
+        for groups in &rule_groups {
+            let mut of_rule: Vec<Vec<u32>> = Vec::with_capacity(groups.len());
+            for group in groups {
+                let mut literals: Vec<u32> = group
+                    .iter()
+                    .map(|w| {
+                        let key = (w.field, w.exact, w.literal.clone());
+                        *ids.entry(key.clone()).or_insert_with(|| {
+                            keys.push(key);
+                            popularity.push(0);
+                            (keys.len() - 1) as u32
+                        })
+                    })
+                    .collect();
+                literals.sort_unstable();
+                literals.dedup();
+                of_rule.push(literals);
             }
+            let mut distinct: Vec<u32> = of_rule.iter().flatten().copied().collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            for l in distinct {
+                popularity[l as usize] += 1;
+            }
+            literal_groups.push(of_rule);
         }
-        let mut fields: Vec<FieldIndex> = Vec::new();
+        // Per field: exact literals and substring literals.
+        let mut by_field: FxHashMap<Option<FieldId>, (Vec<u32>, Vec<u32>)> = FxHashMap::default();
+        for (id, (field, exact, _)) in keys.iter().enumerate() {
+            let (exacts, substrings) = by_field.entry(*field).or_default();
+            if *exact { exacts } else { substrings }.push(id as u32);
+        }
         let mut entries: Vec<_> = by_field.into_iter().collect();
         entries.sort_by_key(|(f, _)| *f);
-        for (field, (exact, substrings)) in entries {
+        let mut fields: Vec<FieldIndex> = Vec::new();
+        let mut unsearchable = vec![false; keys.len()];
+        for (field, (exacts, substrings)) in entries {
             let substrings = if substrings.is_empty() {
                 None
             } else {
-                let mut literals: Vec<_> = substrings.into_iter().collect();
+                let mut literals: Vec<(Vec<u8>, Vec<u32>)> = substrings
+                    .iter()
+                    .map(|&id| (keys[id as usize].2.clone(), vec![id]))
+                    .collect();
                 literals.sort();
                 match Substrings::build(literals) {
                     Ok(s) => Some(s),
-                    // Too large to build: evaluate those rules always.
-                    Err(rules) => {
-                        always.extend(rules);
+                    // Too large to build: their rules are evaluated always.
+                    Err(lost) => {
+                        lost.iter().for_each(|&id| unsearchable[id as usize] = true);
                         None
                     }
                 }
             };
             fields.push(FieldIndex {
                 field,
-                exact: exact
-                    .into_iter()
-                    .map(|(l, r)| (l.into_boxed_slice(), r))
+                exact: exacts
+                    .iter()
+                    .map(|&id| (keys[id as usize].2.clone().into_boxed_slice(), id))
                     .collect(),
                 substrings,
             });
         }
-        always.sort_unstable();
-        always.dedup();
-        CandidateIndex {
+        let mut index = CandidateIndex {
             fields,
-            always,
-            size: detections.len(),
+            triggers: vec![Vec::new(); keys.len()],
+            checks: Vec::with_capacity(detections.len()),
+            groups: Vec::new(),
+            group_literals: Vec::new(),
+            always: Vec::new(),
+        };
+        for (local, (groups, literals)) in rule_groups.iter().zip(&literal_groups).enumerate() {
+            let local = local as u32;
+            let at = index.groups.len() as u32;
+            let searchable = literals
+                .iter()
+                .flatten()
+                .all(|&l| !unsearchable[l as usize]);
+            if groups.is_empty() || !searchable {
+                index.always.push(local);
+                index.checks.push(at..at);
+                continue;
+            }
+            // The group whose literals trigger the fewest rules; ties to
+            // the most selective (`groups` is ranked).
+            let cost = |g: &Vec<u32>| -> u64 {
+                g.iter().map(|&l| u64::from(popularity[l as usize])).sum()
+            };
+            let trigger = (0..literals.len())
+                .min_by_key(|&i| (cost(&literals[i]), i))
+                .unwrap_or(0);
+            for (i, group) in literals.iter().enumerate() {
+                if i == trigger {
+                    for &l in group {
+                        index.triggers[l as usize].push(local);
+                    }
+                } else {
+                    let from = index.group_literals.len() as u32;
+                    index.group_literals.extend_from_slice(group);
+                    index.groups.push(from..index.group_literals.len() as u32);
+                }
+            }
+            index.checks.push(at..index.groups.len() as u32);
         }
+        index
     }
 
     /// Route-local indices of the rules evaluated on every event.
@@ -346,24 +506,39 @@ impl CandidateIndex {
     }
 
     /// Calls `f(local)` once for each rule that may match, given the
-    /// route's evaluation context. `scratch` is the calling thread's.
+    /// route's evaluation context: a rule is offered when a witness of
+    /// each of its groups has been found. `scratch` is the calling
+    /// thread's.
     pub fn candidates(&self, ctx: &Ctx<'_>, scratch: &mut IndexScratch, mut f: impl FnMut(u32)) {
-        let IndexScratch { marks, memo } = scratch;
-        marks.reset(self.size);
-        let mut offer = |rule: u32| {
-            if marks.mark(rule) {
-                f(rule);
+        let IndexScratch {
+            found,
+            triggered,
+            pending,
+            memo,
+        } = scratch;
+        found.reset(self.triggers.len());
+        triggered.reset(self.checks.len());
+        pending.clear();
+        let mut mark = |literal: u32| {
+            if found.mark(literal) {
+                if let Some(rules) = self.triggers.get(literal as usize) {
+                    for &rule in rules {
+                        if triggered.mark(rule) {
+                            pending.push(rule);
+                        }
+                    }
+                }
             }
         };
         for fi in &self.fields {
             let mut visit = |lower: &str| {
                 if !fi.exact.is_empty() {
-                    if let Some(rules) = fi.exact.get(lower.as_bytes()) {
-                        rules.iter().for_each(|&r| offer(r));
+                    if let Some(&literal) = fi.exact.get(lower.as_bytes()) {
+                        mark(literal);
                     }
                 }
                 if let Some(s) = &fi.substrings {
-                    memo.scan(s, lower.as_bytes(), &mut offer);
+                    memo.scan(s, lower.as_bytes(), &mut mark);
                 }
             };
             match fi.field {
@@ -373,21 +548,50 @@ impl CandidateIndex {
                 // candidate.
                 None => {
                     if let Some(s) = &fi.substrings {
-                        s.scan(ctx.event.all_lower().as_bytes(), &mut offer);
+                        s.scan(ctx.event.all_lower().as_bytes(), &mut mark);
                     }
                 }
             }
         }
-        for &rule in &self.always {
-            offer(rule);
+        for &rule in pending.iter() {
+            if self.checks_pass(rule, found) {
+                f(rule);
+            }
         }
+        for &rule in &self.always {
+            f(rule);
+        }
+    }
+
+    /// Whether every group `rule` checks has a literal the scans found.
+    #[inline]
+    fn checks_pass(&self, rule: u32, found: &Marks) -> bool {
+        let Some(checks) = self.checks.get(rule as usize) else {
+            return true;
+        };
+        let groups = self
+            .groups
+            .get(checks.start as usize..checks.end as usize)
+            .unwrap_or_default();
+        groups.iter().all(|g| {
+            self.group_literals
+                .get(g.start as usize..g.end as usize)
+                .unwrap_or_default()
+                .iter()
+                .any(|&l| found.marked(l))
+        })
     }
 }
 
 /// A matching thread's scratch space for [`CandidateIndex::candidates`].
 #[derive(Default)]
 pub struct IndexScratch {
-    marks: Marks,
+    /// The literals found in the current event.
+    found: Marks,
+    /// The rules triggered for it...
+    triggered: Marks,
+    /// ...in the order they were.
+    pending: Vec<u32>,
     memo: ScanMemo,
 }
 
@@ -462,7 +666,8 @@ impl ScanMemo {
     }
 }
 
-/// Per-thread scratch: which rules of a route were already offered.
+/// Per-thread scratch: which items (literals, rules) of a route were
+/// already seen for the current event.
 #[derive(Default)]
 struct Marks {
     stamp: Vec<u32>,
@@ -481,16 +686,22 @@ impl Marks {
         }
     }
 
-    /// Marks `rule`; true the first time in this generation.
+    /// Marks `item`; true the first time in this generation.
     #[inline]
-    fn mark(&mut self, rule: u32) -> bool {
-        let slot = &mut self.stamp[rule as usize];
-        if *slot == self.generation {
-            false
-        } else {
-            *slot = self.generation;
-            true
+    fn mark(&mut self, item: u32) -> bool {
+        match self.stamp.get_mut(item as usize) {
+            Some(slot) if *slot != self.generation => {
+                *slot = self.generation;
+                true
+            }
+            _ => false,
         }
+    }
+
+    /// Whether `item` was marked in this generation.
+    #[inline]
+    fn marked(&self, item: u32) -> bool {
+        self.stamp.get(item as usize) == Some(&self.generation)
     }
 }
 
