@@ -6,7 +6,7 @@
 //! of them must then occur in the lower-cased value.
 
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
-use regex_syntax::hir::{Hir, HirKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// Literals shorter than this say too little to be worth indexing.
 pub const MIN_LITERAL: usize = 2;
@@ -95,9 +95,15 @@ fn required_inner(hir: &Hir) -> Option<Vec<u8>> {
         HirKind::Repetition(rep) if rep.min >= 1 => required_inner(&rep.sub),
         HirKind::Concat(items) => {
             let mut best: Option<Vec<u8>> = None;
+            // Longest first; of equal length, the one with fewer letters
+            // (`&&` occurs in fewer values than `et`).
+            let rank = |l: &Vec<u8>| {
+                let letters = l.iter().filter(|b| b.is_ascii_alphabetic()).count();
+                (l.len(), l.len() - letters)
+            };
             let mut keep = |candidate: Option<Vec<u8>>| {
                 if let Some(c) = candidate {
-                    if best.as_ref().is_none_or(|b| c.len() > b.len()) {
+                    if best.as_ref().is_none_or(|b| rank(&c) > rank(b)) {
                         best = Some(c);
                     }
                 }
@@ -109,11 +115,46 @@ fn required_inner(hir: &Hir) -> Option<Vec<u8>> {
                     run.extend_from_slice(&lit.0);
                     continue;
                 }
+                if let Some(byte) = folded_ascii(item) {
+                    run.push(byte);
+                    continue;
+                }
                 keep((!run.is_empty()).then(|| std::mem::take(&mut run)));
                 keep(required_inner(item));
             }
             keep((!run.is_empty()).then_some(run));
             best
+        }
+        _ => None,
+    }
+}
+
+/// The byte a class stands for in the lower-cased value: `[Ee]`, which
+/// `(?i)e` compiles to, is `e` there, as is `[e]`. Letters whose case
+/// folding reaches beyond ASCII (`(?i)k` also matches the Kelvin sign,
+/// `(?i)s` the long s) are three-member classes, and are not literals.
+fn folded_ascii(hir: &Hir) -> Option<u8> {
+    let HirKind::Class(class) = hir.kind() else {
+        return None;
+    };
+    let members: Vec<(u32, u32)> = match class {
+        Class::Unicode(c) => c
+            .ranges()
+            .iter()
+            .map(|r| (u32::from(r.start()), u32::from(r.end())))
+            .collect(),
+        Class::Bytes(c) => c
+            .ranges()
+            .iter()
+            .map(|r| (u32::from(r.start()), u32::from(r.end())))
+            .collect(),
+    };
+    let ascii = |c: u32| u8::try_from(c).ok().filter(u8::is_ascii);
+    match members.as_slice() {
+        [(a, b)] if a == b => ascii(*a).map(|c| c.to_ascii_lowercase()),
+        [(a, a2), (b, b2)] if a == a2 && b == b2 => {
+            let (a, b) = (ascii(*a)?, ascii(*b)?);
+            (a.is_ascii_alphabetic() && a.eq_ignore_ascii_case(&b)).then(|| a.to_ascii_lowercase())
         }
         _ => None,
     }
@@ -182,6 +223,19 @@ mod tests {
         assert_eq!(lits(r"\w+(?:ab|cd)\d", ""), None);
         assert_eq!(lits(r"\w+(?:abc)?\d", ""), None);
         assert_eq!(lits(r"\w+(?:abc)*\d", ""), None);
+        // Case-insensitive letters are classes ([Ww]): still literals of
+        // the lower-cased value, up to a letter that folds beyond ASCII.
+        assert_eq!(
+            lits(r"(?i)\.exe\s+[^x]{0,64}werfaultsecure\.exe\s+\d", ""),
+            Some(vec!["ecure.exe".into()])
+        );
+        assert_eq!(lits(r"\w+WerFault\d", "i"), Some(vec!["werfault".into()]));
+        assert_eq!(lits(r"\w+[Xx][.]exe", ""), Some(vec!["x.exe".into()]));
+        // [Ab] is two letters, not one letter in two cases.
+        assert_eq!(lits(r"\w+[Ab]cd\w", ""), Some(vec!["cd".into()]));
+        let re = regex::Regex::new(r"(?i)\w+werfault\d").unwrap();
+        assert!(re.is_match("xWERFAULT1"));
+        assert!("xwerfault1".contains("werfault"));
         // Every match does contain the literal, lower-cased.
         let re = regex::Regex::new(r"(?i)a.*MiD-Dle.*z").unwrap();
         let hay = "A xx MID-DLE yy Z";
