@@ -329,7 +329,10 @@ mod tests {
     use rustc_hash::FxHashMap;
     use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-    use super::{fingerprint, is_plain_integer, raw_value_without_parse, write_event_json};
+    use super::{
+        bytes_below, bytes_equal, fingerprint, is_plain_integer, needs_escape,
+        raw_value_without_parse, write_event_json,
+    };
     use crate::event::{Event, ValueKind, ValueRef};
     use crate::fields::FieldNames;
 
@@ -517,6 +520,45 @@ mod tests {
                     let mut value = "x".repeat(at);
                     value.push_str(special);
                     value.push_str(&"y".repeat(len - at));
+                    let mut ev = event();
+                    ev.push("v", &value, ValueKind::Str);
+                    assert_same_as_serde_json(&ev);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn word_flags_mark_the_first_byte_to_escape() {
+        // Every byte at every place among every other byte: the lowest flag
+        // is the first byte to escape, whatever the borrows do above it.
+        for byte in 0u8..=255 {
+            for other in 0u8..=255 {
+                for place in 0..8 {
+                    let mut bytes = [other; 8];
+                    bytes[place] = byte;
+                    let word = u64::from_le_bytes(bytes);
+                    let flags = bytes_below(word, 0x20)
+                        | bytes_equal(word, b'"')
+                        | bytes_equal(word, b'\\');
+                    match bytes.iter().position(|&b| needs_escape(b)) {
+                        Some(first) => assert_eq!((flags.trailing_zeros() / 8) as usize, first),
+                        None => assert_eq!(flags, 0),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn two_escapes_at_every_pair_of_offsets_as_serde_json() {
+        for len in 1..24 {
+            for first in 0..len {
+                for second in first..len {
+                    let mut value = vec![b'x'; len];
+                    value[first] = b'"';
+                    value[second] = 0x01;
+                    let value = String::from_utf8(value).unwrap();
                     let mut ev = event();
                     ev.push("v", &value, ValueKind::Str);
                     assert_same_as_serde_json(&ev);
