@@ -369,15 +369,17 @@ impl Event {
         self.fields.is_empty()
     }
 
-    /// The event as a JSON object; repeated names become arrays.
+    /// The event as a JSON object; repeated names become arrays. For
+    /// examples and tests: read back from [`Event::to_json_text`].
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(crate::event_json::EventAsJson(self)).unwrap_or_default()
+        serde_json::from_str(&crate::event_json::write_event_json(self)).unwrap_or_default()
     }
 
     /// The event as JSON text (what alerts carry), written straight from
-    /// the fields: see [`Event::to_json`] for the shape.
+    /// the fields: an object in the source's key order, a name given
+    /// several values written as an array at the place of its first value.
     pub fn to_json_text(&self) -> Box<serde_json::value::RawValue> {
-        crate::event_json::raw_json(&crate::event_json::EventAsJson(self))
+        crate::event_json::event_json_text(self)
     }
 }
 
