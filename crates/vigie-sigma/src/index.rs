@@ -151,8 +151,9 @@ fn score(w: &Witnesses) -> usize {
 /// known, the rule is evaluated on every event.
 type Groups = Vec<Witnesses>;
 
-/// Groups kept per rule: each costs a mark per hit, and the fourth rarely
-/// rules out an event the first three let through.
+/// Groups kept per rule: on the samples four rule out as many events as
+/// eight, two clearly fewer (`BENCHMARKS.md`), and each group adds
+/// literals to the automata, which loading pays for.
 const MAX_GROUPS: usize = 4;
 
 /// Orders groups most selective first (ties keep their order, which the
@@ -384,61 +385,74 @@ pub struct CandidateIndex {
 /// A literal's identity: its field, whether it is a whole value, its bytes.
 type LiteralKey = (Option<FieldId>, bool, Vec<u8>);
 
-impl CandidateIndex {
-    /// Builds the index for rules given by their detections, in route order.
-    pub fn build(detections: &[&Detection]) -> CandidateIndex {
-        let rule_groups: Vec<Groups> = detections.iter().map(|d| rule_groups(d)).collect();
-        // Number the literals, and count the rules each is a witness of.
+/// The literals of a route's witness groups, numbered.
+struct Literals {
+    /// Per literal id, what it is.
+    keys: Vec<LiteralKey>,
+    /// Per literal id, how many rules it is a witness of.
+    popularity: Vec<u32>,
+    /// Per rule, its groups as sorted literal ids.
+    of_rules: Vec<Vec<Vec<u32>>>,
+}
+
+impl Literals {
+    fn number(rule_groups: &[Groups]) -> Literals {
         let mut ids: FxHashMap<LiteralKey, u32> = FxHashMap::default();
-        let mut keys: Vec<LiteralKey> = Vec::new();
-        let mut popularity: Vec<u32> = Vec::new();
-        let mut literal_groups: Vec<Vec<Vec<u32>>> = Vec::with_capacity(rule_groups.len());
-        for groups in &rule_groups {
+        let mut literals = Literals {
+            keys: Vec::new(),
+            popularity: Vec::new(),
+            of_rules: Vec::with_capacity(rule_groups.len()),
+        };
+        for groups in rule_groups {
             let mut of_rule: Vec<Vec<u32>> = Vec::with_capacity(groups.len());
             for group in groups {
-                let mut literals: Vec<u32> = group
+                let mut group_ids: Vec<u32> = group
                     .iter()
                     .map(|w| {
                         let key = (w.field, w.exact, w.literal.clone());
                         *ids.entry(key.clone()).or_insert_with(|| {
-                            keys.push(key);
-                            popularity.push(0);
-                            (keys.len() - 1) as u32
+                            literals.keys.push(key);
+                            literals.popularity.push(0);
+                            (literals.keys.len() - 1) as u32
                         })
                     })
                     .collect();
-                literals.sort_unstable();
-                literals.dedup();
-                of_rule.push(literals);
+                group_ids.sort_unstable();
+                group_ids.dedup();
+                of_rule.push(group_ids);
             }
             let mut distinct: Vec<u32> = of_rule.iter().flatten().copied().collect();
             distinct.sort_unstable();
             distinct.dedup();
-            for l in distinct {
-                popularity[l as usize] += 1;
+            for id in distinct {
+                literals.popularity[id as usize] += 1;
             }
-            literal_groups.push(of_rule);
+            literals.of_rules.push(of_rule);
         }
-        // Per field: exact literals and substring literals.
+        literals
+    }
+
+    /// The per-field index entries, and per literal whether no automaton
+    /// could be built to find it.
+    fn fields(&self) -> (Vec<FieldIndex>, Vec<bool>) {
         let mut by_field: FxHashMap<Option<FieldId>, (Vec<u32>, Vec<u32>)> = FxHashMap::default();
-        for (id, (field, exact, _)) in keys.iter().enumerate() {
+        for (id, (field, exact, _)) in self.keys.iter().enumerate() {
             let (exacts, substrings) = by_field.entry(*field).or_default();
             if *exact { exacts } else { substrings }.push(id as u32);
         }
         let mut entries: Vec<_> = by_field.into_iter().collect();
         entries.sort_by_key(|(f, _)| *f);
-        let mut fields: Vec<FieldIndex> = Vec::new();
-        let mut unsearchable = vec![false; keys.len()];
+        let bytes = |id: u32| self.keys[id as usize].2.clone();
+        let mut unsearchable = vec![false; self.keys.len()];
+        let mut fields: Vec<FieldIndex> = Vec::with_capacity(entries.len());
         for (field, (exacts, substrings)) in entries {
             let substrings = if substrings.is_empty() {
                 None
             } else {
-                let mut literals: Vec<(Vec<u8>, Vec<u32>)> = substrings
-                    .iter()
-                    .map(|&id| (keys[id as usize].2.clone(), vec![id]))
-                    .collect();
-                literals.sort();
-                match Substrings::build(literals) {
+                let mut patterns: Vec<(Vec<u8>, Vec<u32>)> =
+                    substrings.iter().map(|&id| (bytes(id), vec![id])).collect();
+                patterns.sort();
+                match Substrings::build(patterns) {
                     Ok(s) => Some(s),
                     // Too large to build: their rules are evaluated always.
                     Err(lost) => {
@@ -451,53 +465,67 @@ impl CandidateIndex {
                 field,
                 exact: exacts
                     .iter()
-                    .map(|&id| (keys[id as usize].2.clone().into_boxed_slice(), id))
+                    .map(|&id| (bytes(id).into_boxed_slice(), id))
                     .collect(),
                 substrings,
             });
         }
+        (fields, unsearchable)
+    }
+}
+
+impl CandidateIndex {
+    /// Builds the index for rules given by their detections, in route order.
+    pub fn build(detections: &[&Detection]) -> CandidateIndex {
+        let rule_groups: Vec<Groups> = detections.iter().map(|d| rule_groups(d)).collect();
+        let literals = Literals::number(&rule_groups);
+        let (fields, unsearchable) = literals.fields();
         let mut index = CandidateIndex {
             fields,
-            triggers: vec![Vec::new(); keys.len()],
+            triggers: vec![Vec::new(); literals.keys.len()],
             checks: Vec::with_capacity(detections.len()),
             groups: Vec::new(),
             group_literals: Vec::new(),
             always: Vec::new(),
         };
-        for (local, (groups, literals)) in rule_groups.iter().zip(&literal_groups).enumerate() {
-            let local = local as u32;
-            let at = index.groups.len() as u32;
-            let searchable = literals
+        for (local, groups) in literals.of_rules.iter().enumerate() {
+            let searchable = groups
                 .iter()
                 .flatten()
-                .all(|&l| !unsearchable[l as usize]);
+                .all(|&id| !unsearchable[id as usize]);
             if groups.is_empty() || !searchable {
-                index.always.push(local);
+                index.always.push(local as u32);
+                let at = index.groups.len() as u32;
                 index.checks.push(at..at);
-                continue;
+            } else {
+                index.add_rule(local as u32, groups, &literals.popularity);
             }
-            // The group whose literals trigger the fewest rules; ties to
-            // the most selective (`groups` is ranked).
-            let cost = |g: &Vec<u32>| -> u64 {
-                g.iter().map(|&l| u64::from(popularity[l as usize])).sum()
-            };
-            let trigger = (0..literals.len())
-                .min_by_key(|&i| (cost(&literals[i]), i))
-                .unwrap_or(0);
-            for (i, group) in literals.iter().enumerate() {
-                if i == trigger {
-                    for &l in group {
-                        index.triggers[l as usize].push(local);
-                    }
-                } else {
-                    let from = index.group_literals.len() as u32;
-                    index.group_literals.extend_from_slice(group);
-                    index.groups.push(from..index.group_literals.len() as u32);
-                }
-            }
-            index.checks.push(at..index.groups.len() as u32);
         }
         index
+    }
+
+    /// Adds a rule with its groups: triggered by the group whose literals
+    /// are witnesses of the fewest rules (ties to the most selective, as
+    /// `groups` is ranked), checked against the others.
+    fn add_rule(&mut self, local: u32, groups: &[Vec<u32>], popularity: &[u32]) {
+        let cost =
+            |g: &Vec<u32>| -> u64 { g.iter().map(|&id| u64::from(popularity[id as usize])).sum() };
+        let trigger = (0..groups.len())
+            .min_by_key(|&i| (cost(&groups[i]), i))
+            .unwrap_or(0);
+        let at = self.groups.len() as u32;
+        for (i, group) in groups.iter().enumerate() {
+            if i == trigger {
+                for &id in group {
+                    self.triggers[id as usize].push(local);
+                }
+            } else {
+                let from = self.group_literals.len() as u32;
+                self.group_literals.extend_from_slice(group);
+                self.groups.push(from..self.group_literals.len() as u32);
+            }
+        }
+        self.checks.push(at..self.groups.len() as u32);
     }
 
     /// Route-local indices of the rules evaluated on every event.
