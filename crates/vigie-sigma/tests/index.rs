@@ -1,7 +1,9 @@
 //! The candidate index: which rules it lets through to a full evaluation,
 //! and that it never changes what matches.
 
-use vigie_core::{Event, EventKind, ValueKind};
+mod common;
+
+use common::sysmon_event as event;
 use vigie_sigma::{RuleSet, RuleSetBuilder};
 
 /// Rules over the Sysmon process-creation logsource, each given as
@@ -21,22 +23,6 @@ fn rules(specs: &[(&str, &str)], indexed: bool) -> RuleSet {
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(set.len(), specs.len(), "{:?}", report.unrouted);
     set
-}
-
-/// A Sysmon EventID 1 event with the given fields.
-fn event(set: &RuleSet, fields: &[(&str, &str)]) -> Event {
-    let mut ev = Event::new(set.names());
-    ev.kind = EventKind::Windows;
-    ev.push("EventID", "1", ValueKind::Num);
-    ev.push(
-        "Channel",
-        "Microsoft-Windows-Sysmon/Operational",
-        ValueKind::Str,
-    );
-    for (k, v) in fields {
-        ev.push(k, v, ValueKind::Str);
-    }
-    ev
 }
 
 /// The titles of the rules that match, and of those evaluated in full.

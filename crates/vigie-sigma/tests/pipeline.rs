@@ -2,6 +2,9 @@
 //! pySigma documents it, shown by a rule that misses a hand-made event
 //! without the pipeline and matches it with it.
 
+mod common;
+
+use common::sysmon_event as sysmon;
 use vigie_core::{Event, EventKind, LogSource, ValueKind};
 use vigie_sigma::{LoadReport, RuleSet, RuleSetBuilder};
 
@@ -17,21 +20,6 @@ fn build(pipelines: &[&str], rule: &str) -> (RuleSet, LoadReport) {
     }
     b.add_yaml("rule.yml", &format!("title: t\nid: r1\n{rule}"));
     b.build()
-}
-
-fn sysmon(set: &RuleSet, fields: &[(&str, &str)]) -> Event {
-    let mut ev = Event::new(set.names());
-    ev.kind = EventKind::Windows;
-    ev.push("EventID", "1", ValueKind::Num);
-    ev.push(
-        "Channel",
-        "Microsoft-Windows-Sysmon/Operational",
-        ValueKind::Str,
-    );
-    for (k, v) in fields {
-        ev.push(k, v, ValueKind::Str);
-    }
-    ev
 }
 
 fn generic(set: &RuleSet, fields: &[(&str, &str)]) -> Event {

@@ -1,6 +1,9 @@
 //! Rule semantics, one construct at a time, each against events that must
 //! and must not match.
 
+mod common;
+
+use common::sysmon_event as event;
 use vigie_core::{Event, EventKind, ValueKind};
 use vigie_sigma::{RuleSet, RuleSetBuilder};
 
@@ -27,26 +30,6 @@ fn compile_error(detection: &str) -> String {
     let (_, report) = b.build();
     assert_eq!(report.errors.len(), 1, "expected a compile error");
     report.errors[0].reason.clone()
-}
-
-/// A Sysmon EventID 1 event with the given extra fields.
-fn event(set: &RuleSet, fields: &[(&str, &str)]) -> Event {
-    let mut ev = Event::new(set.names());
-    ev.kind = EventKind::Windows;
-    ev.push("EventID", "1", ValueKind::Num);
-    ev.push(
-        "Channel",
-        "Microsoft-Windows-Sysmon/Operational",
-        ValueKind::Str,
-    );
-    for (k, v) in fields {
-        if *v == "<null>" {
-            ev.push(k, "", ValueKind::Null);
-        } else {
-            ev.push(k, v, ValueKind::Str);
-        }
-    }
-    ev
 }
 
 fn hits(set: &RuleSet, fields: &[(&str, &str)]) -> bool {

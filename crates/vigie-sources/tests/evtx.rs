@@ -227,12 +227,9 @@ fn corrupt_chunks_are_reported_and_the_rest_is_read() {
     let whole = read(&path);
     // Scribble over the records of the first chunk (keep its header).
     let mut damaged = bytes.clone();
-    let mut seed = 0x2545_f491_u32;
+    let mut next = common::xorshift32(0x2545_f491);
     for b in &mut damaged[4096 + 600..4096 + 65536] {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        *b = seed as u8;
+        *b = next() as u8;
     }
     let got = read_bytes(&damaged);
     assert!(!got.errors().is_empty());
@@ -244,12 +241,9 @@ fn corrupt_chunks_are_reported_and_the_rest_is_read() {
     // Random bytes behind a valid magic: diagnostics, never a panic.
     for round in 0..20u32 {
         let mut noise = b"ElfFile\0".to_vec();
-        let mut seed = 0x9e37_79b9_u32.wrapping_mul(round + 1);
+        let mut next = common::xorshift32(0x9e37_79b9_u32.wrapping_mul(round + 1));
         for _ in 0..(4096 + 65536 * 2) {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            noise.push(seed as u8);
+            noise.push(next() as u8);
         }
         let got = read_bytes(&noise);
         assert!(!got.diagnostics.is_empty());
@@ -326,13 +320,7 @@ fn damaged_records_read_as_the_json_route_reads_them() {
     let mut json = common::options();
     json.evtx_binxml = false;
     let dir = tempfile::tempdir().unwrap();
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = common::xorshift64(0x9e37_79b9_7f4a_7c15);
     let (mut copies, mut identical, mut differ) = (0, 0, Vec::new());
     for path in files.iter().step_by(2) {
         let original = std::fs::read(path).unwrap();

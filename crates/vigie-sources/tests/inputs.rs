@@ -91,13 +91,7 @@ fn binary_and_unrecognised_content() {
 
 #[test]
 fn random_bytes_never_panic() {
-    let mut seed = 0x1234_5678_u32;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        seed
-    };
+    let mut next = common::xorshift32(0x1234_5678);
     let prefixes: [&[u8]; 7] = [
         b"",
         b"{",

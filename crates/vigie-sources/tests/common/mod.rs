@@ -205,3 +205,24 @@ pub fn sample(relative: &str) -> Option<PathBuf> {
         None
     }
 }
+
+/// A deterministic 32-bit xorshift generator (13, 17, 5) from `seed`, so
+/// that a failing input can be replayed.
+pub fn xorshift32(mut seed: u32) -> impl FnMut() -> u32 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    }
+}
+
+/// The 64-bit xorshift generator (13, 7, 17) from `seed`.
+pub fn xorshift64(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
