@@ -74,6 +74,34 @@ static NEXT_KEY_STAMP: AtomicU64 = AtomicU64::new(1);
 /// Source of event generations (see [`Event::generation`]).
 static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 
+/// A key stamp never handed out before. Relaxed suffices: the counter
+/// only has to hand out distinct values.
+fn new_key_stamp() -> u64 {
+    NEXT_KEY_STAMP.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A field key known before the records that use it (a compiled EVTX
+/// template's), for [`Event::push_preset`]: it carries a key stamp of its
+/// own, taken once, so that an event recognises it by number.
+#[derive(Debug, Clone)]
+pub struct PresetKey {
+    text: Box<str>,
+    stamp: u64,
+}
+
+impl PresetKey {
+    pub fn new(text: impl Into<Box<str>>) -> Self {
+        PresetKey {
+            text: text.into(),
+            stamp: new_key_stamp(),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
 fn next_generation() -> u64 {
     NEXT_GENERATION.fetch_add(1, Ordering::Relaxed)
 }
@@ -180,6 +208,75 @@ impl Event {
         index
     }
 
+    /// Like [`Event::push`], for a key known in advance: field `index`'s
+    /// cached key is recognised by the preset's stamp, without comparing
+    /// the key's text (the same preset usually fills the same position of
+    /// every record of a template).
+    pub fn push_preset(&mut self, key: &PresetKey, value: &str, kind: ValueKind) -> usize {
+        let start = self.text.len();
+        self.text.push_str(value);
+        self.finish_preset(key, start, kind)
+    }
+
+    /// Like [`Event::push_preset`], with the value written by `render`
+    /// straight after the values before it (one copy fewer than rendering
+    /// into a buffer of one's own). `render` appends the value and says how
+    /// it is typed; on its error the event is left as it was.
+    pub fn push_rendered<E>(
+        &mut self,
+        key: &PresetKey,
+        render: impl FnOnce(&mut String) -> Result<ValueKind, E>,
+    ) -> Result<usize, E> {
+        let start = self.text.len();
+        match render(&mut self.text) {
+            Ok(kind) => Ok(self.finish_preset(key, start, kind)),
+            Err(e) => {
+                self.text.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
+    /// Makes the text from `start` to the end a field of key `key`.
+    fn finish_preset(&mut self, key: &PresetKey, start: usize, kind: ValueKind) -> usize {
+        let value_span = Span {
+            start: start as u32,
+            end: self.text.len() as u32,
+        };
+        let lower_start = self.lower.len() as u32;
+        push_lowercase(&mut self.lower, &self.text[start..]);
+        let lower_span = Span {
+            start: lower_start,
+            end: self.lower.len() as u32,
+        };
+        let index = self.fields.len();
+        let id = self.preset_key_id(index, key);
+        self.fields.push(Field {
+            value: value_span,
+            lower: lower_span,
+            kind,
+            id,
+        });
+        if id != NONE {
+            self.link(FieldId(id), index);
+        }
+        index
+    }
+
+    /// [`Event::key_id`] for a preset key: a cached key of the same stamp
+    /// is the same spelling (stamps are never reused), so its id stands.
+    #[inline]
+    fn preset_key_id(&mut self, index: usize, key: &PresetKey) -> u32 {
+        if let Some(&(_, id, stamp)) = self.keys.get(index) {
+            if stamp == key.stamp {
+                return id;
+            }
+        }
+        let id = self.resolve(&key.text);
+        self.remember_key(index, &key.text, id, key.stamp);
+        id
+    }
+
     /// Records `key` as the key of field `index` and returns its id (or
     /// NONE), from the caches when the key was seen before.
     #[inline]
@@ -189,13 +286,21 @@ impl Event {
                 return *id;
             }
         }
+        let id = self.resolve(key);
+        // Only a changed spelling takes a new stamp.
+        self.remember_key(index, key, id, new_key_stamp());
+        id
+    }
+
+    /// The names-table id of `key` (or NONE), through the spelling cache.
+    fn resolve(&mut self, key: &str) -> u32 {
         let names = &self.names;
-        let id = self
-            .seen
-            .get_or_insert_with(key, || names.get(key).map_or(NONE, |id| id.0));
-        // Only a changed spelling takes a new stamp; Relaxed suffices, the
-        // counter only has to hand out distinct values.
-        let stamp = NEXT_KEY_STAMP.fetch_add(1, Ordering::Relaxed);
+        self.seen
+            .get_or_insert_with(key, || names.get(key).map_or(NONE, |id| id.0))
+    }
+
+    /// Caches `key`, its id and its stamp as the key of field `index`.
+    fn remember_key(&mut self, index: usize, key: &str, id: u32, stamp: u64) {
         match self.keys.get_mut(index) {
             Some(slot) => {
                 slot.0.clear();
@@ -205,7 +310,6 @@ impl Event {
             }
             None => self.keys.push((key.to_owned(), id, stamp)),
         }
-        id
     }
 
     /// Makes field `index` reachable under `alias` too, unless the event
