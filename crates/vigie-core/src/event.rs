@@ -293,6 +293,7 @@ impl Event {
     }
 
     /// The names-table id of `key` (or NONE), through the spelling cache.
+    #[inline]
     fn resolve(&mut self, key: &str) -> u32 {
         let names = &self.names;
         self.seen
@@ -300,6 +301,7 @@ impl Event {
     }
 
     /// Caches `key`, its id and its stamp as the key of field `index`.
+    #[inline]
     fn remember_key(&mut self, index: usize, key: &str, id: u32, stamp: u64) {
         match self.keys.get_mut(index) {
             Some(slot) => {
