@@ -510,6 +510,10 @@ impl<'a> Iterator for Values<'a> {
 /// Appends `s` lower-cased. ASCII runs are copied and folded in bulk; only
 /// the non-ASCII characters go through Unicode case mapping (long messages
 /// with one typographic quote would otherwise be folded a char at a time).
+///
+/// Inlined: once per field, and called from both kinds of push (left to
+/// itself, the compiler outlined it and every field paid the call).
+#[inline]
 fn push_lowercase(out: &mut String, s: &str) {
     if is_ascii(s.as_bytes()) {
         let start = out.len();
@@ -749,6 +753,53 @@ mod tests {
             assert_eq!(ev.first(cmd).unwrap().text, want_cmd);
             assert_eq!(ev.first(image).unwrap().text, want_image);
         }
+    }
+
+    /// Preset keys give the fields `push` would give, keep their stamp at
+    /// any position, and a failed render leaves the event as it was.
+    #[test]
+    fn preset_keys_push_as_plain_keys() {
+        let names = names();
+        let cmd = names.get("CommandLine").unwrap();
+        let (command_line, unknown) = (PresetKey::new("CommandLine"), PresetKey::new("X"));
+        let mut ev = Event::new(names);
+        for round in 0..3 {
+            ev.clear();
+            ev.push("EventID", "1", ValueKind::Num);
+            if round == 1 {
+                ev.push_preset(&unknown, "u", ValueKind::Str);
+            }
+            let failed: Result<usize, ()> = ev.push_rendered(&command_line, |out| {
+                out.push_str("partial");
+                Err(())
+            });
+            assert!(failed.is_err());
+            let i = ev
+                .push_rendered(&command_line, |out| {
+                    out.push_str("CMD.exe /C");
+                    Ok::<_, ()>(ValueKind::Str)
+                })
+                .unwrap();
+            assert_eq!(ev.key_at(i), Some("CommandLine"));
+            assert_eq!(ev.key_id_at(i), Some(cmd));
+            let v = ev.first(cmd).unwrap();
+            assert_eq!((v.text, v.lower), ("CMD.exe /C", "cmd.exe /c"));
+            assert_eq!(
+                ev.all_lower(),
+                if round == 1 {
+                    "1ucmd.exe /c"
+                } else {
+                    "1cmd.exe /c"
+                }
+            );
+            assert_eq!(ev.key_stamp(i), command_line.stamp);
+        }
+        // A plain push of the same spelling keeps the preset's stamp.
+        ev.clear();
+        ev.push("EventID", "1", ValueKind::Num);
+        ev.push("CommandLine", "x", ValueKind::Str);
+        assert_eq!(ev.key_stamp(1), command_line.stamp);
+        assert_eq!(ev.key_at(1), Some(command_line.as_str()));
     }
 
     #[test]
