@@ -74,6 +74,34 @@ static NEXT_KEY_STAMP: AtomicU64 = AtomicU64::new(1);
 /// Source of event generations (see [`Event::generation`]).
 static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 
+/// A key stamp never handed out before. Relaxed suffices: the counter
+/// only has to hand out distinct values.
+fn new_key_stamp() -> u64 {
+    NEXT_KEY_STAMP.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A field key known before the records that use it (a compiled EVTX
+/// template's), for [`Event::push_preset`]: it carries a key stamp of its
+/// own, taken once, so that an event recognises it by number.
+#[derive(Debug, Clone)]
+pub struct PresetKey {
+    text: Box<str>,
+    stamp: u64,
+}
+
+impl PresetKey {
+    pub fn new(text: impl Into<Box<str>>) -> Self {
+        PresetKey {
+            text: text.into(),
+            stamp: new_key_stamp(),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
 fn next_generation() -> u64 {
     NEXT_GENERATION.fetch_add(1, Ordering::Relaxed)
 }
@@ -180,6 +208,75 @@ impl Event {
         index
     }
 
+    /// Like [`Event::push`], for a key known in advance: field `index`'s
+    /// cached key is recognised by the preset's stamp, without comparing
+    /// the key's text (the same preset usually fills the same position of
+    /// every record of a template).
+    pub fn push_preset(&mut self, key: &PresetKey, value: &str, kind: ValueKind) -> usize {
+        let start = self.text.len();
+        self.text.push_str(value);
+        self.finish_preset(key, start, kind)
+    }
+
+    /// Like [`Event::push_preset`], with the value written by `render`
+    /// straight after the values before it (one copy fewer than rendering
+    /// into a buffer of one's own). `render` appends the value and says how
+    /// it is typed; on its error the event is left as it was.
+    pub fn push_rendered<E>(
+        &mut self,
+        key: &PresetKey,
+        render: impl FnOnce(&mut String) -> Result<ValueKind, E>,
+    ) -> Result<usize, E> {
+        let start = self.text.len();
+        match render(&mut self.text) {
+            Ok(kind) => Ok(self.finish_preset(key, start, kind)),
+            Err(e) => {
+                self.text.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
+    /// Makes the text from `start` to the end a field of key `key`.
+    fn finish_preset(&mut self, key: &PresetKey, start: usize, kind: ValueKind) -> usize {
+        let value_span = Span {
+            start: start as u32,
+            end: self.text.len() as u32,
+        };
+        let lower_start = self.lower.len() as u32;
+        push_lowercase(&mut self.lower, &self.text[start..]);
+        let lower_span = Span {
+            start: lower_start,
+            end: self.lower.len() as u32,
+        };
+        let index = self.fields.len();
+        let id = self.preset_key_id(index, key);
+        self.fields.push(Field {
+            value: value_span,
+            lower: lower_span,
+            kind,
+            id,
+        });
+        if id != NONE {
+            self.link(FieldId(id), index);
+        }
+        index
+    }
+
+    /// [`Event::key_id`] for a preset key: a cached key of the same stamp
+    /// is the same spelling (stamps are never reused), so its id stands.
+    #[inline]
+    fn preset_key_id(&mut self, index: usize, key: &PresetKey) -> u32 {
+        if let Some(&(_, id, stamp)) = self.keys.get(index) {
+            if stamp == key.stamp {
+                return id;
+            }
+        }
+        let id = self.resolve(&key.text);
+        self.remember_key(index, &key.text, id, key.stamp);
+        id
+    }
+
     /// Records `key` as the key of field `index` and returns its id (or
     /// NONE), from the caches when the key was seen before.
     #[inline]
@@ -189,13 +286,23 @@ impl Event {
                 return *id;
             }
         }
+        let id = self.resolve(key);
+        // Only a changed spelling takes a new stamp.
+        self.remember_key(index, key, id, new_key_stamp());
+        id
+    }
+
+    /// The names-table id of `key` (or NONE), through the spelling cache.
+    #[inline]
+    fn resolve(&mut self, key: &str) -> u32 {
         let names = &self.names;
-        let id = self
-            .seen
-            .get_or_insert_with(key, || names.get(key).map_or(NONE, |id| id.0));
-        // Only a changed spelling takes a new stamp; Relaxed suffices, the
-        // counter only has to hand out distinct values.
-        let stamp = NEXT_KEY_STAMP.fetch_add(1, Ordering::Relaxed);
+        self.seen
+            .get_or_insert_with(key, || names.get(key).map_or(NONE, |id| id.0))
+    }
+
+    /// Caches `key`, its id and its stamp as the key of field `index`.
+    #[inline]
+    fn remember_key(&mut self, index: usize, key: &str, id: u32, stamp: u64) {
         match self.keys.get_mut(index) {
             Some(slot) => {
                 slot.0.clear();
@@ -205,7 +312,6 @@ impl Event {
             }
             None => self.keys.push((key.to_owned(), id, stamp)),
         }
-        id
     }
 
     /// Makes field `index` reachable under `alias` too, unless the event
@@ -406,13 +512,24 @@ impl<'a> Iterator for Values<'a> {
 /// Appends `s` lower-cased. ASCII runs are copied and folded in bulk; only
 /// the non-ASCII characters go through Unicode case mapping (long messages
 /// with one typographic quote would otherwise be folded a char at a time).
+///
+/// The ASCII case is inlined: it is once per field, from both kinds of
+/// push (left to itself, the compiler outlined the whole function and
+/// every field paid the call).
+#[inline(always)]
 fn push_lowercase(out: &mut String, s: &str) {
     if is_ascii(s.as_bytes()) {
         let start = out.len();
         out.push_str(s);
         fold_ascii_tail(out, start);
-        return;
+    } else {
+        push_lowercase_mixed(out, s);
     }
+}
+
+/// [`push_lowercase`] of a value with non-ASCII characters.
+#[inline(never)]
+fn push_lowercase_mixed(out: &mut String, s: &str) {
     let mut rest = s;
     loop {
         let ascii = ascii_prefix_len(rest.as_bytes());
@@ -645,6 +762,53 @@ mod tests {
             assert_eq!(ev.first(cmd).unwrap().text, want_cmd);
             assert_eq!(ev.first(image).unwrap().text, want_image);
         }
+    }
+
+    /// Preset keys give the fields `push` would give, keep their stamp at
+    /// any position, and a failed render leaves the event as it was.
+    #[test]
+    fn preset_keys_push_as_plain_keys() {
+        let names = names();
+        let cmd = names.get("CommandLine").unwrap();
+        let (command_line, unknown) = (PresetKey::new("CommandLine"), PresetKey::new("X"));
+        let mut ev = Event::new(names);
+        for round in 0..3 {
+            ev.clear();
+            ev.push("EventID", "1", ValueKind::Num);
+            if round == 1 {
+                ev.push_preset(&unknown, "u", ValueKind::Str);
+            }
+            let failed: Result<usize, ()> = ev.push_rendered(&command_line, |out| {
+                out.push_str("partial");
+                Err(())
+            });
+            assert!(failed.is_err());
+            let i = ev
+                .push_rendered(&command_line, |out| {
+                    out.push_str("CMD.exe /C");
+                    Ok::<_, ()>(ValueKind::Str)
+                })
+                .unwrap();
+            assert_eq!(ev.key_at(i), Some("CommandLine"));
+            assert_eq!(ev.key_id_at(i), Some(cmd));
+            let v = ev.first(cmd).unwrap();
+            assert_eq!((v.text, v.lower), ("CMD.exe /C", "cmd.exe /c"));
+            assert_eq!(
+                ev.all_lower(),
+                if round == 1 {
+                    "1ucmd.exe /c"
+                } else {
+                    "1cmd.exe /c"
+                }
+            );
+            assert_eq!(ev.key_stamp(i), command_line.stamp);
+        }
+        // A plain push of the same spelling keeps the preset's stamp.
+        ev.clear();
+        ev.push("EventID", "1", ValueKind::Num);
+        ev.push("CommandLine", "x", ValueKind::Str);
+        assert_eq!(ev.key_stamp(1), command_line.stamp);
+        assert_eq!(ev.key_at(1), Some(command_line.as_str()));
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod time;
 
 pub use alert::{Alert, Level, RuleMeta};
 pub use detector::Detector;
-pub use event::{Event, EventKind, LogSource, ValueKind, ValueRef, Values};
+pub use event::{Event, EventKind, LogSource, PresetKey, ValueKind, ValueRef, Values};
 pub use event_json::raw_json;
 pub use fields::{well_known, FieldId, FieldNames, SpellingCache};
 pub use stateful::{

@@ -27,7 +27,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
-use vigie_core::{Event, EventKind, ValueKind};
+use vigie_core::{Event, EventKind, PresetKey, ValueKind};
 
 use super::values::{self, ty, Unsupported, Value};
 use crate::time::parse_timestamp;
@@ -72,7 +72,7 @@ enum Note {
 
 #[derive(Debug, Clone)]
 struct Field {
-    name: Box<str>,
+    name: PresetKey,
     source: Source,
     on_empty: OnEmpty,
     /// The field's element is left out when this substitution is NULL.
@@ -136,7 +136,6 @@ pub(super) struct Reader {
     /// of the instance nested in one of them.
     values: Vec<(u8, u32, u32)>,
     nested_values: Vec<(u8, u32, u32)>,
-    text: String,
     system_time: String,
 }
 
@@ -279,7 +278,6 @@ impl Reader {
         };
         let mut fill = Fill {
             data,
-            text: &mut self.text,
             system_time: &mut self.system_time,
             record: None,
             ev,
@@ -385,7 +383,6 @@ type Values<'v> = &'v [(u8, u32, u32)];
 /// Filling one event from plans and values.
 struct Fill<'a, 'e> {
     data: &'a [u8],
-    text: &'e mut String,
     system_time: &'e mut String,
     /// `System.EventRecordID`, once seen (`Some(None)`: not a number).
     record: Option<Option<u64>>,
@@ -439,52 +436,54 @@ impl<'a> Fill<'a, '_> {
                     continue;
                 }
             }
-            let kind = match &field.source {
+            let key = &field.name;
+            let index = match &field.source {
                 Source::Nested => {
                     if let Some((plan, values)) = nested {
                         self.fields(plan, values, None)?;
                     }
                     continue;
                 }
-                Source::Literal(literal) => {
-                    self.text.clear();
-                    self.text.push_str(literal);
-                    ValueKind::Str
-                }
-                Source::Null => {
-                    self.text.clear();
-                    ValueKind::Null
-                }
+                Source::Literal(literal) => self.ev.push_preset(key, literal, ValueKind::Str),
+                Source::Null => self.ev.push_preset(key, "", ValueKind::Null),
                 Source::Slot(slot) => {
                     let value = self.value(values, *slot)?;
                     if value.is_empty() {
-                        self.text.clear();
-                        match field.on_empty {
+                        let kind = match field.on_empty {
                             OnEmpty::Skip => continue,
                             OnEmpty::EmptyText => ValueKind::Str,
                             OnEmpty::Null => ValueKind::Null,
-                        }
+                        };
+                        self.ev.push_preset(key, "", kind)
                     } else {
-                        value.render(self.text)?
+                        // Rendered straight into the event's text.
+                        self.ev.push_rendered(key, |out| value.render(out))?
                     }
                 }
             };
-            match field.note {
-                Note::None => {}
-                Note::SystemTime => {
-                    if self.system_time.is_empty() {
-                        self.system_time.push_str(self.text);
-                    }
-                }
-                Note::RecordId => {
-                    if self.record.is_none() {
-                        self.record = Some(self.text.trim().parse().ok());
-                    }
-                }
+            if field.note != Note::None {
+                self.note(field.note, index);
             }
-            self.ev.push(&field.name, self.text, kind);
         }
         Ok(())
+    }
+
+    /// Remembers what `windows::finish` reads of the value of field `index`.
+    fn note(&mut self, note: Note, index: usize) {
+        let text = self.ev.value_of(index).map_or("", |v| v.text);
+        match note {
+            Note::None => {}
+            Note::SystemTime => {
+                if self.system_time.is_empty() {
+                    self.system_time.push_str(text);
+                }
+            }
+            Note::RecordId => {
+                if self.record.is_none() {
+                    self.record = Some(text.trim().parse().ok());
+                }
+            }
+        }
     }
 }
 
@@ -682,7 +681,7 @@ fn plan_event(root: &Element) -> Result<Plan, Decline> {
             Node::Slot(slot) if index == 1 && index + 1 == root.children.len() => {
                 plan.nested = Some(*slot);
                 plan.fields.push(Field {
-                    name: "".into(),
+                    name: PresetKey::new(""),
                     source: Source::Nested,
                     on_empty: OnEmpty::Skip,
                     depends: None,
@@ -714,7 +713,7 @@ fn plan_event(root: &Element) -> Result<Plan, Decline> {
                     plan.nested = Some(*slot);
                     plan.nested_root = Root::Wrapper;
                     plan.fields.push(Field {
-                        name: "".into(),
+                        name: PresetKey::new(""),
                         source: Source::Nested,
                         on_empty: OnEmpty::Skip,
                         depends: None,
@@ -785,7 +784,7 @@ fn plan_system(system: &Element, plan: &mut Plan) -> Result<(), Decline> {
                 format!("{}_{attr}", e.name)
             };
             plan.fields.push(Field {
-                name: name.into(),
+                name: PresetKey::new(name),
                 source,
                 on_empty: OnEmpty::Skip,
                 depends: e.dependency,
@@ -794,7 +793,7 @@ fn plan_system(system: &Element, plan: &mut Plan) -> Result<(), Decline> {
         }
         if let Some(source) = single(&e.children)? {
             plan.fields.push(Field {
-                name: e.name.as_str().into(),
+                name: PresetKey::new(e.name.as_str()),
                 source,
                 on_empty: OnEmpty::Skip,
                 depends: e.dependency,
@@ -826,7 +825,7 @@ fn plan_event_data(data: &Element, plan: &mut Plan) -> Result<(), Decline> {
         match single(value)? {
             None => {}
             Some(Source::Literal(text)) => plan.fields.push(Field {
-                name: format!("EventData_{attr}").into(),
+                name: PresetKey::new(format!("EventData_{attr}")),
                 source: Source::Literal(text),
                 on_empty: OnEmpty::Skip,
                 depends: None,
@@ -838,7 +837,7 @@ fn plan_event_data(data: &Element, plan: &mut Plan) -> Result<(), Decline> {
     if data.children.is_empty() {
         if data.attrs.is_empty() {
             plan.fields.push(Field {
-                name: "EventData".into(),
+                name: PresetKey::new("EventData"),
                 source: Source::Null,
                 on_empty: OnEmpty::Null,
                 depends: None,
@@ -878,7 +877,7 @@ fn plan_event_data(data: &Element, plan: &mut Plan) -> Result<(), Decline> {
             }
             keys.push(&e.name);
             plan.fields.push(Field {
-                name: e.name.as_str().into(),
+                name: PresetKey::new(e.name.as_str()),
                 source,
                 on_empty: OnEmpty::Null,
                 depends: e.dependency,
@@ -902,7 +901,7 @@ fn plan_event_data(data: &Element, plan: &mut Plan) -> Result<(), Decline> {
             keys.push(name);
         }
         plan.fields.push(Field {
-            name: name.into(),
+            name: PresetKey::new(name),
             source,
             on_empty: OnEmpty::EmptyText,
             depends: e.dependency,
@@ -961,7 +960,7 @@ fn plan_wrapper(wrapper: &Element, plan: &mut Plan) -> Result<(), Decline> {
         names.push(e.name.as_str());
         let source = single(&e.children)?.ok_or(Decline)?;
         plan.fields.push(Field {
-            name: e.name.as_str().into(),
+            name: PresetKey::new(e.name.as_str()),
             source,
             on_empty: OnEmpty::Null,
             depends: e.dependency,

@@ -83,10 +83,9 @@ impl<'a> Value<'a> {
         }
     }
 
-    /// Writes the value's text into `out` (cleared first) and returns how
-    /// the JSON rendering would type it.
+    /// Appends the value's text to `out` and returns how the JSON
+    /// rendering would type it (on an error, `out` may hold part of it).
     pub(super) fn render(&self, out: &mut String) -> Result<ValueKind, Unsupported> {
-        out.clear();
         let b = self.bytes;
         let kind = match self.ty {
             ty::NULL => ValueKind::Str,
