@@ -83,10 +83,26 @@ fn new_key_stamp() -> u64 {
 /// A field key known before the records that use it (a compiled EVTX
 /// template's), for [`Event::push_preset`]: it carries a key stamp of its
 /// own, taken once, so that an event recognises it by number.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PresetKey {
     text: Box<str>,
     stamp: u64,
+    /// The key's id in a names table, kept with the table's version
+    /// (version << 32 | id; 0 before the first lookup): records of
+    /// alternating templates put other keys at a position, and looking the
+    /// key up again each time cost a sixth of the fields of an EVTX hunt a
+    /// hash lookup.
+    resolved: AtomicU64,
+}
+
+impl Clone for PresetKey {
+    fn clone(&self) -> Self {
+        PresetKey {
+            text: self.text.clone(),
+            stamp: self.stamp,
+            resolved: AtomicU64::new(self.resolved.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 impl PresetKey {
@@ -94,6 +110,7 @@ impl PresetKey {
         PresetKey {
             text: text.into(),
             stamp: new_key_stamp(),
+            resolved: AtomicU64::new(0),
         }
     }
 
@@ -272,7 +289,19 @@ impl Event {
                 return id;
             }
         }
-        let id = self.resolve(&key.text);
+        // One atomic word holds the version with the id, so that a
+        // reader never pairs one table's version with another's id
+        // (Relaxed suffices: the word is the whole message).
+        let version = u64::from(self.names.version());
+        let resolved = key.resolved.load(Ordering::Relaxed);
+        let id = if resolved >> 32 == version {
+            resolved as u32
+        } else {
+            let id = self.resolve(&key.text);
+            key.resolved
+                .store(version << 32 | u64::from(id), Ordering::Relaxed);
+            id
+        };
         self.remember_key(index, &key.text, id, key.stamp);
         id
     }
@@ -766,6 +795,38 @@ mod tests {
 
     /// Preset keys give the fields `push` would give, keep their stamp at
     /// any position, and a failed render leaves the event as it was.
+    /// A preset key's remembered id is used only with the table contents
+    /// it was found in: a table that gained the name, or lacks it, gets
+    /// its own answer, alternating as events of both tables alternate.
+    #[test]
+    fn preset_key_ids_follow_table_versions() {
+        let without = names();
+        let mut grown = (*without).clone();
+        assert_eq!(grown.version(), without.version());
+        let zed = grown.intern("Zed");
+        assert_ne!(grown.version(), without.version());
+        let grown = Arc::new(grown);
+        let (key, other) = (PresetKey::new("Zed"), PresetKey::new("Image"));
+        let image = without.get("Image").unwrap();
+        let mut a = Event::new(without);
+        let mut b = Event::new(grown);
+        for _ in 0..3 {
+            for (ev, want) in [(&mut a, None), (&mut b, Some(zed))] {
+                ev.clear();
+                // Another key first at each position, so that the preset is
+                // not recognised by its stamp and its id is looked up.
+                ev.push_preset(&other, "x", ValueKind::Str);
+                ev.push_preset(&key, "z", ValueKind::Str);
+                assert_eq!(ev.key_id_at(0), Some(image));
+                assert_eq!(ev.key_id_at(1), want);
+                assert_eq!(ev.key_at(1), Some("Zed"));
+                ev.clear();
+                ev.push_preset(&key, "z", ValueKind::Str);
+                assert_eq!(ev.key_id_at(0), want);
+            }
+        }
+    }
+
     #[test]
     fn preset_keys_push_as_plain_keys() {
         let names = names();

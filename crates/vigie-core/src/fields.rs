@@ -1,6 +1,7 @@
 //! Case-insensitive interning of field names.
 
 use std::hash::Hasher;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use hashbrown::HashTable;
 use rustc_hash::FxHasher;
@@ -33,6 +34,22 @@ pub struct FieldNames {
     /// Stamps left by parts that add the names they need (the cloud
     /// normaliser), so that they can tell whether a table is ready for them.
     marks: Vec<(&'static str, u64)>,
+    /// Names the table's contents: a new one for each name added, never 0.
+    /// Clones share it until one of them adds a name, so a lookup's result
+    /// can be kept with the version it was found in.
+    version: u32,
+}
+
+/// Source of [`FieldNames::version`]s.
+static NEXT_VERSION: AtomicU32 = AtomicU32::new(1);
+
+fn next_version() -> u32 {
+    // Relaxed: the counter only hands out distinct values. (Wrapping after
+    // four billion added names would take a hostile process years.)
+    match NEXT_VERSION.fetch_add(1, Ordering::Relaxed) {
+        0 => NEXT_VERSION.fetch_add(1, Ordering::Relaxed),
+        v => v,
+    }
 }
 
 impl Default for FieldNames {
@@ -41,6 +58,7 @@ impl Default for FieldNames {
             by_name: HashTable::new(),
             names: Vec::new(),
             marks: Vec::new(),
+            version: next_version(),
         };
         for name in well_known::NAMES {
             table.intern(name);
@@ -62,11 +80,18 @@ impl FieldNames {
         }
         let id = FieldId(self.names.len() as u32);
         self.names.push(name.into());
+        self.version = next_version();
         let names = &self.names;
         self.by_name.insert_unique(folded_hash(name), id, |id| {
             folded_hash(names.get(id.0 as usize).map_or("", |n| &**n))
         });
         id
+    }
+
+    /// The version of the table's contents (see the field's docs): equal
+    /// versions give equal lookups.
+    pub fn version(&self) -> u32 {
+        self.version
     }
 
     /// Looks a name up without adding it. (`scratch` is no longer used:
