@@ -261,10 +261,10 @@ fn rule_groups(d: &Detection) -> Groups {
 struct Substrings {
     /// Leftmost-longest: with a prefilter it skips most of a value.
     automaton: AhoCorasick,
-    /// Per pattern, the witness groups of every pattern it contains
-    /// (itself included): a leftmost-longest scan reports only the longest
-    /// pattern at each start, and the patterns inside it are implied.
-    groups: Vec<Vec<u32>>,
+    /// Per pattern, the literal ids of every pattern it contains (itself
+    /// included): a leftmost-longest scan reports only the longest pattern
+    /// at each start, and the patterns inside it are implied.
+    implied: Vec<Vec<u32>>,
     /// Names this automaton in the per-thread [`ScanMemo`]s: unique among
     /// all automata built by the process, never 0 (an empty memo slot).
     id: u64,
@@ -310,7 +310,7 @@ impl Substrings {
         let mut lengths: Vec<usize> = patterns.iter().map(|p| p.len()).collect();
         lengths.sort_unstable();
         lengths.dedup();
-        let mut groups = Vec::with_capacity(literals.len());
+        let mut implied_by_pattern = Vec::with_capacity(literals.len());
         for literal in &patterns {
             let mut implied: Vec<u32> = Vec::new();
             for &len in lengths.iter().take_while(|&&len| len <= literal.len()) {
@@ -322,28 +322,33 @@ impl Substrings {
             }
             implied.sort_unstable();
             implied.dedup();
-            groups.push(implied);
+            implied_by_pattern.push(implied);
         }
         Ok(Substrings {
             automaton,
-            groups,
+            implied: implied_by_pattern,
             id: NEXT_SUBSTRINGS_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
-    /// Calls `f` with the groups of every pattern that occurs in `hay`.
+    /// Calls `f` with the literal ids of every pattern that occurs in `hay`.
     #[inline]
     fn scan(&self, hay: &[u8], f: &mut impl FnMut(u32)) {
         let mut at = 0;
         // Every start of a match, each with its longest pattern: any
         // pattern occurrence starts at one of them and is a prefix of the
-        // longest pattern found there, hence in that pattern's `groups`.
+        // longest pattern found there, hence in that pattern's `implied`.
         while at < hay.len() {
             let Some(m) = self.automaton.find(Input::new(hay).range(at..)) else {
                 return;
             };
-            for &group in &self.groups[m.pattern().as_usize()] {
-                f(group);
+            for &literal in self
+                .implied
+                .get(m.pattern().as_usize())
+                .into_iter()
+                .flatten()
+            {
+                f(literal);
             }
             at = m.start() + 1;
         }
@@ -634,7 +639,8 @@ const MEMO_MAX: usize = 2048;
 /// Slots of the memo (a power of two).
 const MEMO_SLOTS: usize = 2048;
 
-/// The rules the last scans of long values found, per (automaton, value).
+/// The literals the last scans of long values found, per (automaton,
+/// value).
 /// Logs repeat long values often (a process's call trace, an image's
 /// hashes, a registry path), and scanning costs tens of instructions per
 /// byte where hashing and comparing cost about one: a repeated value then
@@ -652,13 +658,13 @@ struct MemoSlot {
     owner: u64,
     hash: u64,
     value: Vec<u8>,
-    /// What the scan offered, sorted and without repeats.
-    rules: Vec<u32>,
+    /// The literal ids the scan offered, sorted and without repeats.
+    literals: Vec<u32>,
 }
 
 impl ScanMemo {
-    /// Offers to `f` the rules of every pattern of `s` occurring in `hay`,
-    /// like [`Substrings::scan`].
+    /// Offers to `f` the literals of every pattern of `s` occurring in
+    /// `hay`, like [`Substrings::scan`].
     #[inline]
     fn scan(&mut self, s: &Substrings, hay: &[u8], f: &mut impl FnMut(u32)) {
         if !(MEMO_MIN..=MEMO_MAX).contains(&hay.len()) {
@@ -685,12 +691,12 @@ impl ScanMemo {
             slot.hash = hash;
             slot.value.clear();
             slot.value.extend_from_slice(hay);
-            slot.rules.clear();
-            s.scan(hay, &mut |rule| slot.rules.push(rule));
-            slot.rules.sort_unstable();
-            slot.rules.dedup();
+            slot.literals.clear();
+            s.scan(hay, &mut |literal| slot.literals.push(literal));
+            slot.literals.sort_unstable();
+            slot.literals.dedup();
         }
-        slot.rules.iter().for_each(|&rule| f(rule));
+        slot.literals.iter().for_each(|&literal| f(literal));
     }
 }
 
