@@ -88,10 +88,10 @@ pub struct PresetKey {
     text: Box<str>,
     stamp: u64,
     /// The key's id in a names table, kept with the table's version
-    /// (version << 32 | id; 0 before the first lookup): records of
-    /// alternating templates put other keys at a position, and looking the
-    /// key up again each time cost a sixth of the fields of an EVTX hunt a
-    /// hash lookup.
+    /// (version << 32 | id; 0 before the first lookup). Records of
+    /// alternating templates put other keys at a position; looking the key
+    /// up again each time was a hash lookup for a sixth of an EVTX hunt's
+    /// fields.
     resolved: AtomicU64,
 }
 
@@ -793,8 +793,6 @@ mod tests {
         }
     }
 
-    /// Preset keys give the fields `push` would give, keep their stamp at
-    /// any position, and a failed render leaves the event as it was.
     /// A preset key's remembered id is used only with the table contents
     /// it was found in: a table that gained the name, or lacks it, gets
     /// its own answer, alternating as events of both tables alternate.
@@ -827,6 +825,8 @@ mod tests {
         }
     }
 
+    /// Preset keys give the fields `push` would give, keep their stamp at
+    /// any position, and a failed render leaves the event as it was.
     #[test]
     fn preset_keys_push_as_plain_keys() {
         let names = names();
