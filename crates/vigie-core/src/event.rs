@@ -696,13 +696,11 @@ mod tests {
             "ABCDEFGHI",
             "é",
         ];
-        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let mut random = crate::test_rng::XorShift(0x2545_F491_4F6C_DD1D);
         let mut ev = Event::new(names());
         let mut want = Vec::new();
         for _ in 0..2000 {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
+            let rng = random.next();
             let text: String = (0..rng % 4)
                 .map(|i| pieces[(rng >> (8 * i + 8)) as usize % pieces.len()])
                 .collect();

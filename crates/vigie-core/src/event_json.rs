@@ -335,6 +335,7 @@ mod tests {
     };
     use crate::event::{Event, ValueKind, ValueRef};
     use crate::fields::FieldNames;
+    use crate::test_rng::XorShift;
 
     /// The rendering this module replaced, through serde_json: the oracle
     /// the hand-written text must equal byte for byte.
@@ -411,22 +412,6 @@ mod tests {
         let expected = oracle(event);
         assert_eq!(write_event_json(event), expected);
         assert_eq!(event.to_json_text().get(), expected);
-    }
-
-    /// Small xorshift generator: the crate depends on no `rand`.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, bound: usize) -> usize {
-            (self.next() % bound as u64) as usize
-        }
     }
 
     #[test]

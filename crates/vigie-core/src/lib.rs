@@ -18,6 +18,8 @@ mod event;
 mod event_json;
 mod fields;
 mod stateful;
+#[cfg(test)]
+mod test_rng;
 mod time;
 
 pub use alert::{Alert, Level, RuleMeta};

@@ -576,6 +576,8 @@ mod tests {
 
     use serde::Deserialize;
     use serde_json::Value;
+
+    use crate::test_rng::XorShift;
     use vigie_core::{Event, FieldNames, ValueKind};
 
     use super::*;
@@ -722,7 +724,7 @@ mod tests {
             "C:",
             "Windows",
         ];
-        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+        let mut rng = XorShift(0xD1B5_4A32_D192_ED03);
         let mut scratch = String::new();
         for round in 0..3000 {
             let mut body = String::new();
@@ -794,22 +796,8 @@ mod tests {
         }
     }
 
-    /// A tiny deterministic generator, so failures can be replayed.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
-
     /// Byte-level damage an exporter or an attacker could do to a record.
-    fn mutate(text: &str, rng: &mut Rng) -> Vec<u8> {
+    fn mutate(text: &str, rng: &mut XorShift) -> Vec<u8> {
         const PIECES: [&[u8]; 16] = [
             b"\"", b"\\", b"{", b"}", b"[", b"]", b",", b":", b"0", b"-", b"e", b".", b"\\u",
             b"\\ud83d", b"\x01", b" ",
@@ -1071,7 +1059,7 @@ mod tests {
             eprintln!("skipping the corpus part: ../shared/data/jsonl and cloud not found");
             return;
         }
-        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
         let (mut documents, mut fast_read) = (0, 0);
         for file in &files {
             let Ok(text) = std::fs::read_to_string(file) else {
@@ -1110,7 +1098,7 @@ mod tests {
         let names = Arc::new(FieldNames::new());
         let mut fast = Flattener::new(&names, 1 << 24);
         let mut serde = Flattener::new(&names, 1 << 24);
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
         let (mut records, mut mutants) = (0, 0);
         for file in &files {
             let Ok(data) = std::fs::read(file) else {
