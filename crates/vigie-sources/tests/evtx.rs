@@ -390,3 +390,32 @@ fn damaged_records_read_as_the_json_route_reads_them() {
         differ.join("\n")
     );
 }
+
+/// Readers keep a file's worker (its events, tables and buffers) for the
+/// next file with the same options. Every sample read in turn with one set
+/// of options (workers reused, across channels and templates) gives the
+/// events and diagnostics of the same file read with options of its own
+/// (a fresh worker: workers built for other options are never taken).
+#[test]
+fn reused_workers_read_as_fresh_ones() {
+    let Some(data) = shared_data() else { return };
+    let files = evtx_files(&data.join("evtx"));
+    assert!(files.len() > 200, "{} EVTX files", files.len());
+    let shared = common::options();
+    for path in &files {
+        let reused = common::read_with(path, &shared);
+        let fresh = common::read_with(path, &common::options());
+        let diagnostics = |r: &common::Read| {
+            let mut d: Vec<String> = r.diagnostics.iter().map(|d| d.to_string()).collect();
+            d.sort();
+            d
+        };
+        assert_eq!(
+            diagnostics(&reused),
+            diagnostics(&fresh),
+            "{}",
+            path.display()
+        );
+        assert_eq!(reused.events, fresh.events, "{}", path.display());
+    }
+}
