@@ -59,4 +59,22 @@ impl Alert {
             event: event.to_json_text(),
         }
     }
+
+    /// An alert of another rule on the same event: its entities and JSON
+    /// text copied, not read and rendered again (an event that matches
+    /// several rules would otherwise be rendered once per rule).
+    pub fn for_same_event(&self, rule: Arc<RuleMeta>, evidence: Vec<(String, String)>) -> Alert {
+        Alert {
+            rule,
+            timestamp: self.timestamp,
+            file: self.file.clone(),
+            record: self.record,
+            host: self.host.clone(),
+            user: self.user.clone(),
+            channel: self.channel.clone(),
+            event_id: self.event_id.clone(),
+            evidence,
+            event: self.event.clone(),
+        }
+    }
 }

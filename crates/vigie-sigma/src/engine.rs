@@ -623,7 +623,8 @@ impl vigie_core::Detector for SigmaDetector {
             let mut matches = cell.borrow_mut();
             matches.clear();
             self.rules.matches(event, &mut matches);
-            for m in matches.iter() {
+            let mut first: Option<vigie_core::Alert> = None;
+            for (at, m) in matches.iter().enumerate() {
                 let meta = &self.rules.rule(m.rule).meta;
                 let meta = if meta.level >= self.min_level {
                     meta
@@ -634,11 +635,18 @@ impl vigie_core::Detector for SigmaDetector {
                         None => continue,
                     }
                 };
-                emit(vigie_core::Alert::for_event(
-                    meta.clone(),
-                    event,
-                    self.rules.evidence(m, event),
-                ));
+                let evidence = self.rules.evidence(m, event);
+                let alert = match &first {
+                    Some(first) => first.for_same_event(meta.clone(), evidence),
+                    None => {
+                        let alert = vigie_core::Alert::for_event(meta.clone(), event, evidence);
+                        if at + 1 < matches.len() {
+                            first = Some(alert.clone());
+                        }
+                        alert
+                    }
+                };
+                emit(alert);
             }
         });
     }
