@@ -78,3 +78,64 @@ impl Alert {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::alert::{Alert, RuleMeta};
+    use crate::event::{Event, ValueKind};
+    use crate::fields::FieldNames;
+
+    fn rule(id: &str) -> Arc<RuleMeta> {
+        Arc::new(RuleMeta {
+            id: id.to_owned(),
+            title: format!("rule {id}"),
+            ..RuleMeta::default()
+        })
+    }
+
+    /// Every part of an alert, as text.
+    fn parts(a: &Alert) -> String {
+        format!(
+            "{} {:?} {} {} {:?} {:?} {:?} {:?} {:?} {}",
+            a.rule.id,
+            a.timestamp,
+            a.file,
+            a.record,
+            a.host,
+            a.user,
+            a.channel,
+            a.event_id,
+            a.evidence,
+            a.event.get()
+        )
+    }
+
+    /// A second rule's alert on the same event, copied from the first,
+    /// is the alert made from the event itself.
+    #[test]
+    fn alerts_for_the_same_event_equal_alerts_made_from_it() {
+        let mut event = Event::new(Arc::new(FieldNames::new()));
+        for (key, value, kind) in [
+            ("EventID", "4688", ValueKind::Num),
+            ("Channel", "Security", ValueKind::Str),
+            ("Computer", "dc1.corp", ValueKind::Str),
+            ("SubjectUserName", "alice", ValueKind::Str),
+            ("CommandLine", "cmd /c \"whoami\"\n", ValueKind::Str),
+        ] {
+            event.push(key, value, kind);
+        }
+        event.record = 42;
+        event.timestamp = Some(1_700_000_000_000_000);
+        let first = Alert::for_event(rule("a"), &event, vec![("EventID".into(), "4688".into())]);
+        let evidence = vec![("CommandLine".into(), "cmd".into())];
+        let copied = first.for_same_event(rule("b"), evidence.clone());
+        let made = Alert::for_event(rule("b"), &event, evidence);
+        assert_eq!(parts(&copied), parts(&made));
+        assert_ne!(parts(&copied), parts(&first));
+        assert_eq!(made.host.as_deref(), Some("dc1.corp"));
+        assert_eq!(made.user.as_deref(), Some("alice"));
+        assert!(made.event.get().contains("whoami"), "{}", made.event.get());
+    }
+}
