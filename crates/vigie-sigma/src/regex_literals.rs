@@ -8,8 +8,19 @@
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-/// Literals shorter than this say too little to be worth indexing.
+/// Literals shorter than this say too little to be worth indexing...
 pub const MIN_LITERAL: usize = 2;
+
+/// ...except these bytes, which log values seldom hold but obfuscated
+/// command lines do: PowerShell's escape (`` IN`V`o`Ke ``) and cmd's
+/// (`p^o^w^e^r^s^h^e^l^l`). A regex built around them has no longer
+/// literal, and would otherwise be evaluated on every event.
+const RARE_BYTES: &[u8] = b"`^";
+
+/// Whether `literal` is worth indexing: `min_len` bytes, or one rare byte.
+pub fn worth_indexing(literal: &[u8], min_len: usize) -> bool {
+    literal.len() >= min_len || matches!(literal, [byte] if RARE_BYTES.contains(byte))
+}
 
 /// Lower-case ASCII literals one of which every match of `pattern` (built
 /// with Sigma's `i`/`m`/`s` flags) contains, or `None` when there is no
@@ -59,7 +70,7 @@ pub fn required_literals(pattern: &str, flags: &str, min_len: usize) -> Option<V
                 ascii.to_ascii_lowercase()
             })
             .collect();
-        if set.iter().any(|l| l.len() < min_len) {
+        if set.iter().any(|l| !worth_indexing(l, min_len)) {
             continue;
         }
         minimise(&mut set, prefix);
@@ -75,7 +86,7 @@ pub fn required_literals(pattern: &str, flags: &str, min_len: usize) -> Option<V
     if let Some(inner) = required_inner(&hir)
         .and_then(|l| String::from_utf8(l).ok())
         .map(|l| l.chars().flat_map(char::to_lowercase).collect::<String>())
-        .filter(|l| l.len() >= min_len)
+        .filter(|l| worth_indexing(l.as_bytes(), min_len))
     {
         let shortest = |s: &Vec<Vec<u8>>| s.iter().map(Vec::len).min().unwrap_or(0);
         if best.as_ref().is_none_or(|b| inner.len() > shortest(b)) {
@@ -204,6 +215,20 @@ mod tests {
         // Case variants fold into one literal.
         assert_eq!(lits("(?i)IpConfig", ""), Some(vec!["ipconfig".into()]));
         assert_eq!(lits("ipCONFIG", "i"), Some(vec!["ipconfig".into()]));
+    }
+
+    /// One-byte literals only when the byte is rare in log values: the
+    /// PowerShell token obfuscation regex of SigmaHQ is keyed on its
+    /// backtick, and `\w+\\\w+` on nothing.
+    #[test]
+    fn rare_single_bytes_are_literals() {
+        assert_eq!(
+            lits(r"\w+`(?:\w+|-|.)`[\w+|\s]", ""),
+            Some(vec!["`".into()])
+        );
+        assert_eq!(lits(r"\w\^\w\^\w", ""), Some(vec!["^".into()]));
+        assert_eq!(lits(r"\w+\\\w+", ""), None);
+        assert_eq!(lits(r"\w+ \w+", ""), None);
     }
 
     #[test]
