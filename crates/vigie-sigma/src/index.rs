@@ -12,7 +12,9 @@
 //! rules of which every group was found are evaluated in full. Negations
 //! require no literal (`not` of a selection matches events that lack its
 //! literals), so rules whose conditions are only negations or regexes
-//! without a literal are always evaluated.
+//! without a literal are offered for every event, unless one of the tests
+//! they negate holds (a *veto*: `not Image|endswith: '.exe'` rules the
+//! rule out for every `.exe`).
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Input, MatchKind};
 use std::hash::Hasher;
@@ -257,6 +259,68 @@ fn rule_groups(d: &Detection) -> Groups {
     expr_groups(&d.condition, d)
 }
 
+/// Vetoes kept per rule: each costs a test on events the rule is offered
+/// for, and the first few (the condition's own order) decide the most.
+const MAX_VETOES: usize = 8;
+
+/// Tests of which any one, when it holds, rules the detection out: the
+/// condition requires `not X` (at its top level), and the test alone makes
+/// X hold (a branch of one predicate of a selection X names). Rules with
+/// no witness are offered for every event; these tests spare the full
+/// evaluation of most (`not Image|endswith: .exe` on process creations).
+/// Only string tests: cheap, and exactly what the rule itself evaluates.
+fn rule_vetoes(d: &Detection) -> Vec<Predicate> {
+    let mut out = Vec::new();
+    for_each_conjunct(&d.condition, &mut |conjunct| {
+        if let Expr::Not(negated) = conjunct {
+            sufficient_predicates(negated, d, &mut out);
+        }
+    });
+    out.truncate(MAX_VETOES);
+    out
+}
+
+/// Calls `f` with each term of the top-level conjunction `e` (`e` itself
+/// when it is no `and`).
+fn for_each_conjunct<'e>(e: &'e Expr, f: &mut impl FnMut(&'e Expr)) {
+    match e {
+        Expr::And(items) => items.iter().for_each(|item| for_each_conjunct(item, f)),
+        other => f(other),
+    }
+}
+
+/// Predicates each of which alone makes `e` hold.
+fn sufficient_predicates(e: &Expr, d: &Detection, out: &mut Vec<Predicate>) {
+    match e {
+        Expr::Sel(i) => {
+            let Some(selection) = d.selections.get(*i) else {
+                return;
+            };
+            for branch in &selection.branches {
+                if let [p] = branch.as_slice() {
+                    if is_string_test(p) {
+                        out.push(p.clone());
+                    }
+                }
+            }
+        }
+        Expr::Or(items) => items
+            .iter()
+            .for_each(|item| sufficient_predicates(item, d, out)),
+        _ => {}
+    }
+}
+
+fn is_string_test(p: &Predicate) -> bool {
+    match &p.test {
+        Test::Values { values, .. } => values
+            .iter()
+            .flatten()
+            .all(|m| matches!(m, ValueMatcher::Str { .. })),
+        _ => false,
+    }
+}
+
 /// The literals of one field, searched within its values.
 struct Substrings {
     /// Leftmost-longest: with a prefilter it skips most of a value.
@@ -383,8 +447,10 @@ pub struct CandidateIndex {
     /// Per group to check: a range of `group_literals`.
     groups: Vec<Range<u32>>,
     group_literals: Vec<u32>,
-    /// Route-local indices of rules with no witness group.
+    /// Route-local indices of rules with no witness group...
     always: Vec<u32>,
+    /// ...and, for each, the tests that rule it out ([`rule_vetoes`]).
+    vetoes: Vec<Vec<Predicate>>,
 }
 
 /// A literal's identity: its field, whether it is a whole value, its bytes.
@@ -492,6 +558,7 @@ impl CandidateIndex {
             groups: Vec::new(),
             group_literals: Vec::new(),
             always: Vec::new(),
+            vetoes: Vec::new(),
         };
         for (local, groups) in literals.of_rules.iter().enumerate() {
             let searchable = groups
@@ -500,6 +567,11 @@ impl CandidateIndex {
                 .all(|&id| !unsearchable[id as usize]);
             if groups.is_empty() || !searchable {
                 index.always.push(local as u32);
+                index.vetoes.push(
+                    detections
+                        .get(local)
+                        .map_or_else(Vec::new, |d| rule_vetoes(d)),
+                );
                 let at = index.groups.len() as u32;
                 index.checks.push(at..at);
             } else {
@@ -591,8 +663,10 @@ impl CandidateIndex {
                 f(rule);
             }
         }
-        for &rule in &self.always {
-            f(rule);
+        for (rule, vetoes) in self.always.iter().zip(&self.vetoes) {
+            if !vetoes.iter().any(|veto| veto.eval(ctx)) {
+                f(*rule);
+            }
         }
     }
 

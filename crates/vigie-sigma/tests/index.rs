@@ -64,6 +64,8 @@ const EITHER: &str = "    a:\n        Image|endswith: '\\rundll32.exe'\n        
 const NEGATED: &str =
     "    filter:\n        Image|contains: '\\'\n    selection:\n        Image|startswith: 'xc'\n    condition: selection and not filter\n";
 const ONLY_NOT: &str = "    filter:\n        Image|contains: '\\'\n    condition: not filter\n";
+/// Only negations, of selections with one test each or several.
+const NOT_EXTENSION: &str = "    known:\n        Image|endswith:\n            - '.exe'\n            - '.com'\n    filter_temp:\n        - CommandLine|contains: 'temp'\n        - Image|startswith: 'msi'\n    filter_both:\n        Image|contains: 'x'\n        CommandLine|contains: 'y'\n    condition: not known and not 1 of filter_*\n";
 
 fn specs() -> Vec<(&'static str, &'static str)> {
     vec![
@@ -71,6 +73,7 @@ fn specs() -> Vec<(&'static str, &'static str)> {
         ("either", EITHER),
         ("negated", NEGATED),
         ("only not", ONLY_NOT),
+        ("not extension", NOT_EXTENSION),
     ]
 }
 
@@ -87,7 +90,9 @@ fn every_required_literal_must_occur_before_a_rule_is_evaluated() {
         ],
     );
     assert!(matched.is_empty(), "{matched:?}");
-    assert_eq!(evaluated, vec!["only not"], "only the rule with no literal");
+    // The rules with no literal are ruled out by what they negate (a `\`
+    // in the image, a `.exe` at its end) without a full evaluation.
+    assert!(evaluated.is_empty(), "{evaluated:?}");
     // Both literals: evaluated and matched.
     let (matched, evaluated) = run(
         &set,
@@ -120,8 +125,30 @@ fn every_required_literal_must_occur_before_a_rule_is_evaluated() {
     assert_eq!(matched, vec!["either"]);
     // A negated selection requires nothing; the positive one does.
     let (matched, evaluated) = run(&set, &[("Image", "xcopy")]);
-    assert_eq!(matched, vec!["negated", "only not"]);
-    assert_eq!(evaluated, vec!["negated", "only not"]);
+    assert_eq!(matched, vec!["negated", "only not", "not extension"]);
+    assert_eq!(evaluated, vec!["negated", "only not", "not extension"]);
+    // Each one-test branch of a negated selection rules the rule out...
+    for (image, line) in [("msiexec", ""), ("run", "c:\\temp\\a")] {
+        let (matched, evaluated) = run(&set, &[("Image", image), ("CommandLine", line)]);
+        assert!(
+            !matched.contains(&"not extension".to_owned()),
+            "{image} {line}"
+        );
+        assert!(
+            !evaluated.contains(&"not extension".to_owned()),
+            "{image} {line}"
+        );
+    }
+    // ...a branch of two tests is left to the full evaluation.
+    let (matched, evaluated) = run(&set, &[("Image", "xy"), ("CommandLine", "y")]);
+    assert!(
+        !matched.contains(&"not extension".to_owned()),
+        "{matched:?}"
+    );
+    assert!(
+        evaluated.contains(&"not extension".to_owned()),
+        "{evaluated:?}"
+    );
 }
 
 #[test]
@@ -133,6 +160,9 @@ fn index_and_full_evaluation_agree_on_every_combination() {
         "C:\\Windows\\System32\\mshta.exe",
         "xcopy",
         "x\\cmd.exe",
+        "msiexec",
+        "setup.com",
+        "xy",
         "",
     ];
     let lines = [
@@ -140,6 +170,8 @@ fn index_and_full_evaluation_agree_on_every_combination() {
         "rundll32 javascript:x",
         "mshta vbscript:x",
         " dir javascript:vbscript:",
+        "c:\\temp\\y",
+        "y",
         "",
     ];
     for image in images {
