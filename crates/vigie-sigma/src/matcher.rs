@@ -199,16 +199,26 @@ pub enum Test {
 
 /// A value list's alternatives regrouped: long `contains` lists (SigmaHQ
 /// has rules with hundreds of command-line fragments) are searched in one
-/// Aho-Corasick pass instead of one substring search per literal.
+/// Aho-Corasick pass instead of one substring search per literal, and long
+/// `endswith`, `startswith` and whole-value lists (dozens of image names)
+/// are compared from one buffer each instead of a heap string per value:
+/// a rule evaluated in full then reads a few cache lines in sequence, not
+/// one cold line per value.
 #[derive(Clone, Debug)]
 pub struct AnyOf {
-    /// The literals of the case-insensitive `contains` alternatives.
-    contains: aho_corasick::AhoCorasick,
+    /// The literals of the case-insensitive `contains` alternatives, when
+    /// there are enough of them.
+    contains: Option<aho_corasick::AhoCorasick>,
+    /// Case-insensitive whole values, prefixes and suffixes.
+    equals: Needles,
+    starts: Needles,
+    ends: Needles,
     /// Every other alternative, tested one by one.
     rest: Vec<ValueMatcher>,
 }
 
-/// Fewer `contains` literals than this are searched one by one.
+/// Fewer literals than this (`contains` ones, or the others together) are
+/// tested one by one.
 const ANY_OF_MIN: usize = 4;
 
 impl AnyOf {
@@ -216,6 +226,8 @@ impl AnyOf {
     /// when there is too little to gain.
     pub fn build(values: &[Vec<ValueMatcher>]) -> Option<Box<AnyOf>> {
         let mut literals: Vec<&[u8]> = Vec::new();
+        let (mut equals, mut starts, mut ends) =
+            (Needles::default(), Needles::default(), Needles::default());
         let mut rest = Vec::new();
         for m in values.iter().flatten() {
             match m {
@@ -223,26 +235,94 @@ impl AnyOf {
                     m: StrMatch::Contains(finder),
                     cased: false,
                 } => literals.push(finder.needle()),
+                ValueMatcher::Str {
+                    m: StrMatch::Equals(s),
+                    cased: false,
+                } => equals.push(s.as_bytes()),
+                ValueMatcher::Str {
+                    m: StrMatch::StartsWith(s),
+                    cased: false,
+                } => starts.push(s.as_bytes()),
+                ValueMatcher::Str {
+                    m: StrMatch::EndsWith(s),
+                    cased: false,
+                } => ends.push(s.as_bytes()),
                 other => rest.push(other.clone()),
             }
         }
-        if literals.len() < ANY_OF_MIN {
+        let grouped = equals.len() + starts.len() + ends.len();
+        if literals.len() < ANY_OF_MIN && grouped < ANY_OF_MIN {
             return None;
         }
-        // A contiguous NFA builds several times faster than the DFA the
-        // builder would pick for small sets, and with its prefilter
-        // searches about as fast: thousands of these are built at load.
-        let contains = aho_corasick::AhoCorasick::builder()
-            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-            .build(&literals)
-            .ok()?;
-        Some(Box::new(AnyOf { contains, rest }))
+        let contains = if literals.len() >= ANY_OF_MIN {
+            // A contiguous NFA builds several times faster than the DFA
+            // the builder would pick for small sets, and with its
+            // prefilter searches about as fast: thousands of these are
+            // built at load.
+            Some(
+                aho_corasick::AhoCorasick::builder()
+                    .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                    .build(&literals)
+                    .ok()?,
+            )
+        } else {
+            // Too few to search together: tested one by one.
+            rest.extend(literals.iter().map(|literal| ValueMatcher::Str {
+                m: StrMatch::Contains(Box::new(memchr::memmem::Finder::new(literal).into_owned())),
+                cased: false,
+            }));
+            None
+        };
+        Some(Box::new(AnyOf {
+            contains,
+            equals,
+            starts,
+            ends,
+            rest,
+        }))
     }
 
     #[inline]
     fn is_match(&self, v: ValueRef<'_>, ctx: &Ctx<'_>) -> bool {
-        (v.kind != ValueKind::Null && self.contains.is_match(v.lower.as_bytes()))
-            || self.rest.iter().any(|m| m.is_match(v, ctx))
+        if v.kind != ValueKind::Null {
+            let hay = v.lower.as_bytes();
+            if self.equals.iter().any(|n| n == hay)
+                || self.ends.iter().any(|n| hay.ends_with(n))
+                || self.starts.iter().any(|n| hay.starts_with(n))
+                || self.contains.as_ref().is_some_and(|c| c.is_match(hay))
+            {
+                return true;
+            }
+        }
+        self.rest.iter().any(|m| m.is_match(v, ctx))
+    }
+}
+
+/// Byte strings end to end in one buffer.
+#[derive(Clone, Debug, Default)]
+struct Needles {
+    bytes: Vec<u8>,
+    /// Where each string ends in `bytes`.
+    ends: Vec<u32>,
+}
+
+impl Needles {
+    fn push(&mut self, needle: &[u8]) {
+        self.bytes.extend_from_slice(needle);
+        self.ends.push(self.bytes.len() as u32);
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let needle = self.bytes.get(start..end as usize).unwrap_or_default();
+            start = end as usize;
+            needle
+        })
     }
 }
 

@@ -522,3 +522,43 @@ fn non_ascii_literals_still_reach_their_rules() {
     assert!(hits(&set, &[("Product", "ΣΥΣΤΗΜΑ")]));
     assert!(!hits(&set, &[("Product", "ΣΥΣΤΗΜΑ 2")]));
 }
+
+/// Long lists of whole values, prefixes, suffixes and substrings (which
+/// are compared from shared buffers and one automaton) match as the same
+/// values one by one: any value of the list, case-insensitively unless
+/// `cased`, and never a missing field.
+#[test]
+fn long_value_lists_match_as_their_values_one_by_one() {
+    let lists = rule(concat!(
+        "    ends:\n        Image|endswith: ['\\a.exe', '\\b.exe', '\\c.exe', '\\d.exe', '.scr']\n",
+        "    starts:\n        Image|startswith: ['c:\\x\\', 'c:\\y\\', 'd:\\', 'e:\\', 'f:\\']\n",
+        "    whole:\n        Image: ['one', 'two', 'three', 'four', 'Five']\n",
+        "    mixed:\n        CommandLine: ['*alpha*', '*beta*', 'gamma*', 'eps*', '*delta', 'exact', 'e?x']\n",
+        "    cased:\n        ParentImage|cased: ['Up', 'UP2', 'up3', 'uP4']\n",
+        "    condition: 1 of them\n"
+    ));
+    for (fields, want) in [
+        (&[("Image", "C:\\Windows\\A.EXE")][..], true),
+        (&[("Image", "C:\\Windows\\x.scr")][..], true),
+        (&[("Image", "C:\\Windows\\a.exe.bak")][..], false),
+        (&[("Image", "D:\\tools\\z.bin")][..], true),
+        (&[("Image", "C:\\X\\z.bin")][..], true),
+        (&[("Image", "C:\\z\\x\\z.bin")][..], false),
+        (&[("Image", "FIVE")][..], true),
+        (&[("Image", "fives")][..], false),
+        (&[("CommandLine", "run BETA now")][..], true),
+        (&[("CommandLine", "Gamma ray")][..], true),
+        (&[("CommandLine", "epsilon")][..], true),
+        (&[("CommandLine", "say delta")][..], true),
+        (&[("CommandLine", "delta say")][..], false),
+        (&[("CommandLine", "EXACT")][..], true),
+        (&[("CommandLine", "eyx")][..], true),
+        (&[("CommandLine", "exactly")][..], false),
+        (&[("ParentImage", "UP2")][..], true),
+        (&[("ParentImage", "up2")][..], false),
+        (&[("ParentImage", "up3")][..], true),
+        (&[("User", "one")][..], false),
+    ] {
+        assert_eq!(hits(&lists, fields), want, "{fields:?}");
+    }
+}
