@@ -283,12 +283,12 @@ fn binxml_reader_gives_the_events_of_the_json_route() {
         assert_eq!(b.stats.binxml_records, 0);
         records += b.stats.events;
         by_binxml += a.stats.binxml_records;
-        let diagnostics = |r: &common::Read| {
-            let mut d: Vec<String> = r.diagnostics.iter().map(|d| d.to_string()).collect();
-            d.sort();
-            d
-        };
-        assert_eq!(diagnostics(&a), diagnostics(&b), "{}", path.display());
+        assert_eq!(
+            a.sorted_diagnostics(),
+            b.sorted_diagnostics(),
+            "{}",
+            path.display()
+        );
         assert_eq!(a.events.len(), b.events.len(), "{}", path.display());
         for (x, y) in a.events.iter().zip(&b.events) {
             if x != y {
@@ -339,12 +339,8 @@ fn damaged_records_read_as_the_json_route_reads_them() {
             copies += 1;
             let ours = common::read_with(&copy, &fast);
             let crates = common::read_with(&copy, &json);
-            let diagnostics = |r: &common::Read| {
-                let mut d: Vec<String> = r.diagnostics.iter().map(|d| d.to_string()).collect();
-                d.sort();
-                d
-            };
-            let (our_diagnostics, crate_diagnostics) = (diagnostics(&ours), diagnostics(&crates));
+            let (our_diagnostics, crate_diagnostics) =
+                (ours.sorted_diagnostics(), crates.sorted_diagnostics());
             if ours.events == crates.events && our_diagnostics == crate_diagnostics {
                 identical += 1;
                 continue;
@@ -405,14 +401,9 @@ fn reused_workers_read_as_fresh_ones() {
     for path in &files {
         let reused = common::read_with(path, &shared);
         let fresh = common::read_with(path, &common::options());
-        let diagnostics = |r: &common::Read| {
-            let mut d: Vec<String> = r.diagnostics.iter().map(|d| d.to_string()).collect();
-            d.sort();
-            d
-        };
         assert_eq!(
-            diagnostics(&reused),
-            diagnostics(&fresh),
+            reused.sorted_diagnostics(),
+            fresh.sorted_diagnostics(),
             "{}",
             path.display()
         );

@@ -99,6 +99,14 @@ impl Read {
             .collect()
     }
 
+    /// Every diagnostic as text, sorted (parallel readers report in any
+    /// order).
+    pub fn sorted_diagnostics(&self) -> Vec<String> {
+        let mut d: Vec<String> = self.diagnostics.iter().map(|d| d.to_string()).collect();
+        d.sort();
+        d
+    }
+
     pub fn has_diagnostic(&self, record: Option<u64>, text: &str) -> bool {
         self.diagnostics
             .iter()
