@@ -225,36 +225,33 @@ impl AnyOf {
     /// Regroups `values` (OR-ed entries of OR-ed alternatives), or `None`
     /// when there is too little to gain.
     pub fn build(values: &[Vec<ValueMatcher>]) -> Option<Box<AnyOf>> {
-        let mut literals: Vec<&[u8]> = Vec::new();
+        // The case-insensitive `contains` alternatives, with their literals.
+        let mut contains: Vec<(&ValueMatcher, &[u8])> = Vec::new();
         let (mut equals, mut starts, mut ends) =
             (Needles::default(), Needles::default(), Needles::default());
         let mut rest = Vec::new();
         for m in values.iter().flatten() {
-            match m {
-                ValueMatcher::Str {
-                    m: StrMatch::Contains(finder),
-                    cased: false,
-                } => literals.push(finder.needle()),
-                ValueMatcher::Str {
-                    m: StrMatch::Equals(s),
-                    cased: false,
-                } => equals.push(s.as_bytes()),
-                ValueMatcher::Str {
-                    m: StrMatch::StartsWith(s),
-                    cased: false,
-                } => starts.push(s.as_bytes()),
-                ValueMatcher::Str {
-                    m: StrMatch::EndsWith(s),
-                    cased: false,
-                } => ends.push(s.as_bytes()),
-                other => rest.push(other.clone()),
+            let ValueMatcher::Str {
+                m: test,
+                cased: false,
+            } = m
+            else {
+                rest.push(m.clone());
+                continue;
+            };
+            match test {
+                StrMatch::Contains(finder) => contains.push((m, finder.needle())),
+                StrMatch::Equals(s) => equals.push(s.as_bytes()),
+                StrMatch::StartsWith(s) => starts.push(s.as_bytes()),
+                StrMatch::EndsWith(s) => ends.push(s.as_bytes()),
+                _ => rest.push(m.clone()),
             }
         }
         let grouped = equals.len() + starts.len() + ends.len();
-        if literals.len() < ANY_OF_MIN && grouped < ANY_OF_MIN {
+        if contains.len() < ANY_OF_MIN && grouped < ANY_OF_MIN {
             return None;
         }
-        let contains = if literals.len() >= ANY_OF_MIN {
+        let contains = if contains.len() >= ANY_OF_MIN {
             // A contiguous NFA builds several times faster than the DFA
             // the builder would pick for small sets, and with its
             // prefilter searches about as fast: thousands of these are
@@ -262,15 +259,12 @@ impl AnyOf {
             Some(
                 aho_corasick::AhoCorasick::builder()
                     .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-                    .build(&literals)
+                    .build(contains.iter().map(|(_, literal)| literal))
                     .ok()?,
             )
         } else {
             // Too few to search together: tested one by one.
-            rest.extend(literals.iter().map(|literal| ValueMatcher::Str {
-                m: StrMatch::Contains(Box::new(memchr::memmem::Finder::new(literal).into_owned())),
-                cased: false,
-            }));
+            rest.extend(contains.iter().map(|(m, _)| (*m).clone()));
             None
         };
         Some(Box::new(AnyOf {
