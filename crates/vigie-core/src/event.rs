@@ -700,7 +700,7 @@ mod tests {
         let mut ev = Event::new(names());
         let mut want = Vec::new();
         for _ in 0..2000 {
-            let rng = random.next();
+            let rng = random.next_u64();
             let text: String = (0..rng % 4)
                 .map(|i| pieces[(rng >> (8 * i + 8)) as usize % pieces.len()])
                 .collect();

@@ -18,8 +18,11 @@ mod event;
 mod event_json;
 mod fields;
 mod stateful;
-#[cfg(test)]
-mod test_rng;
+/// Test support shared with the other crates' unit tests (feature
+/// `test-rng`, enabled by their dev-dependencies only).
+#[cfg(any(test, feature = "test-rng"))]
+#[doc(hidden)]
+pub mod test_rng;
 mod time;
 
 pub use alert::{Alert, Level, RuleMeta};

@@ -1,12 +1,13 @@
-//! The unit tests' random inputs: a 64-bit xorshift generator (13, 7, 17),
-//! deterministic so that a failing input can be replayed. (The integration
-//! tests have their own in `tests/common`, which unit tests cannot reach.)
+//! The unit tests' random inputs, in this crate and (through the
+//! `test-rng` feature) in the crates built on it: a 64-bit xorshift
+//! generator (13, 7, 17), deterministic so that a failing input can be
+//! replayed.
 
-pub(crate) struct XorShift(pub(crate) u64);
+pub struct XorShift(pub u64);
 
 impl XorShift {
     /// The next state, which is the output.
-    pub(crate) fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -14,7 +15,7 @@ impl XorShift {
     }
 
     /// A number below `bound` (0 when `bound` is 0).
-    pub(crate) fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound.max(1) as u64) as usize
+    pub fn below(&mut self, bound: usize) -> usize {
+        (self.next_u64() % bound.max(1) as u64) as usize
     }
 }

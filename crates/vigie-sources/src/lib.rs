@@ -40,8 +40,6 @@ mod mapped;
 mod parallel;
 mod sink;
 mod sniff;
-#[cfg(test)]
-mod test_rng;
 mod time;
 mod windows;
 

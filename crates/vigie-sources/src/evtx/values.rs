@@ -388,12 +388,12 @@ mod tests {
             &[0xd83d, 0xde00],
             &[0xdc00],
         ];
-        let mut random = crate::test_rng::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut random = vigie_core::test_rng::XorShift(0x2545_f491_4f6c_dd1d);
         for round in 0..20_000 {
             let mut units: Vec<u16> = Vec::new();
             let len = round % 70;
             while units.len() < len {
-                let seed = random.next();
+                let seed = random.next_u64();
                 // Mostly ASCII, as real values are.
                 let piece = if seed % 8 < 5 {
                     0

@@ -577,7 +577,7 @@ mod tests {
     use serde::Deserialize;
     use serde_json::Value;
 
-    use crate::test_rng::XorShift;
+    use vigie_core::test_rng::XorShift;
     use vigie_core::{Event, FieldNames, ValueKind};
 
     use super::*;
