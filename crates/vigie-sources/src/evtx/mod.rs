@@ -24,7 +24,7 @@ use std::sync::Arc;
 use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
 
-use vigie_core::{Event, FieldNames};
+use vigie_core::Event;
 
 use crate::flatten::Flattener;
 use crate::input::Stream;
@@ -204,9 +204,8 @@ struct Worker {
     /// Ids of the records of the current chunk read by `reader`.
     emitted: Vec<u64>,
     fast: bool,
-    /// What the worker was built for (its events' names and the record
-    /// cap): a spare worker is reused only for the same.
-    names: Arc<FieldNames>,
+    /// The record cap the worker was built for: a spare worker is reused
+    /// only for the same (and for its events' names table).
     max_record_bytes: usize,
 }
 
@@ -218,13 +217,12 @@ impl Worker {
             event: Event::new(opts.names.clone()),
             emitted: Vec::new(),
             fast: opts.evtx_binxml,
-            names: opts.names.clone(),
             max_record_bytes: opts.max_record_bytes,
         }
     }
 
     fn suits(&self, opts: &ReadOptions) -> bool {
-        Arc::ptr_eq(&self.names, &opts.names)
+        Arc::ptr_eq(self.event.names(), &opts.names)
             && self.max_record_bytes == opts.max_record_bytes
             && self.fast == opts.evtx_binxml
     }
