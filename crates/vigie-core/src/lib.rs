@@ -18,8 +18,8 @@ mod event;
 mod event_json;
 mod fields;
 mod stateful;
-/// Test support shared with the other crates' unit tests (feature
-/// `test-rng`, enabled by their dev-dependencies only).
+/// Test support shared with the other crates' tests and examples
+/// (feature `test-rng`, enabled by their dev-dependencies only).
 #[cfg(any(test, feature = "test-rng"))]
 #[doc(hidden)]
 pub mod test_rng;

@@ -1,7 +1,7 @@
-//! The unit tests' random inputs, in this crate and (through the
-//! `test-rng` feature) in the crates built on it: a 64-bit xorshift
-//! generator (13, 7, 17), deterministic so that a failing input can be
-//! replayed.
+//! Random inputs for tests and benchmark examples, in this crate and
+//! (through the `test-rng` feature, which only dev-dependencies enable) in
+//! the crates built on it: a 64-bit xorshift generator (13, 7, 17),
+//! deterministic so that a failing input can be replayed.
 
 pub struct XorShift(pub u64);
 

@@ -18,12 +18,9 @@ use vigie_ioc::{FeedSet, FieldTable, IocDetector, IocOptions};
 fn generate(n: usize) -> String {
     let mut out = String::with_capacity(n * 60);
     out.push_str("id,type,value,confidence\n");
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut random = vigie_core::test_rng::XorShift(0x9e37_79b9_7f4a_7c15);
     for i in 0..n {
-        // xorshift: cheap, reproducible
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        let x = random.next_u64();
         let conf = 20 + (x % 80);
         let _ = match i % 20 {
             0..=9 => writeln!(

@@ -320,7 +320,8 @@ fn damaged_records_read_as_the_json_route_reads_them() {
     let mut json = common::options();
     json.evtx_binxml = false;
     let dir = tempfile::tempdir().unwrap();
-    let mut next = common::xorshift64(0x9e37_79b9_7f4a_7c15);
+    let mut random = vigie_core::test_rng::XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut next = || random.next_u64();
     let (mut copies, mut identical, mut differ) = (0, 0, Vec::new());
     for path in files.iter().step_by(2) {
         let original = std::fs::read(path).unwrap();

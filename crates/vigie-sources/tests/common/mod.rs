@@ -224,13 +224,3 @@ pub fn xorshift32(mut seed: u32) -> impl FnMut() -> u32 {
         seed
     }
 }
-
-/// The 64-bit xorshift generator (13, 7, 17) from `seed`.
-pub fn xorshift64(mut seed: u64) -> impl FnMut() -> u64 {
-    move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    }
-}
