@@ -8,7 +8,8 @@
 //! evaluated only for events where both literals occur, not for every
 //! `cmd.exe` process. Exact witnesses of a field go into a hash map looked
 //! up once per value; the other literals of all rules of a route go into
-//! one Aho-Corasick automaton per field, run once over each value. Only the
+//! one substring set per field (an Aho-Corasick DFA when small, a
+//! [`GramSet`] when large), run once over each value. Only the
 //! rules of which every group was found are evaluated in full. Negations
 //! require no literal (`not` of a selection matches events that lack its
 //! literals), so rules whose conditions are only negations or regexes
@@ -26,6 +27,7 @@ use vigie_core::FieldId;
 
 use crate::compile::Detection;
 use crate::condition::Expr;
+use crate::gram_set::GramSet;
 use crate::matcher::{Ctx, Predicate, Test, ValueMatcher};
 use crate::pattern::StrMatch;
 
@@ -323,25 +325,36 @@ fn is_string_test(p: &Predicate) -> bool {
 
 /// The literals of one field, searched within its values.
 struct Substrings {
-    /// Leftmost-longest: with a prefilter it skips most of a value.
-    automaton: AhoCorasick,
-    /// Per pattern, the literal ids of every pattern it contains (itself
-    /// included): a leftmost-longest scan reports only the longest pattern
-    /// at each start, and the patterns inside it are implied.
-    implied: Vec<Vec<u32>>,
-    /// Names this automaton in the per-thread [`ScanMemo`]s: unique among
-    /// all automata built by the process, never 0 (an empty memo slot).
+    finder: Finder,
+    /// Names this set in the per-thread [`ScanMemo`]s: unique among all
+    /// sets built by the process, never 0 (an empty memo slot).
     id: u64,
 }
 
-/// Automata whose literals total at most this many bytes are built as
-/// DFAs (about 200 bytes of table per literal byte). The library picks a
-/// DFA only up to 100 patterns, but the fields scanned most often (the
+enum Finder {
+    /// A few kilobytes of literals.
+    Automaton {
+        /// Leftmost-longest: with a prefilter it skips most of a value.
+        automaton: AhoCorasick,
+        /// Per pattern, the literal ids of every pattern it contains
+        /// (itself included): a leftmost-longest scan reports only the
+        /// longest pattern at each start, and the patterns inside it are
+        /// implied.
+        implied: Vec<Vec<u32>>,
+    },
+    /// More: an automaton's states would no longer fit the caches.
+    Grams(Box<GramSet>),
+}
+
+/// Literals totalling at most this many bytes are searched by a DFA
+/// (about 200 bytes of table per literal byte). The library picks a DFA
+/// only up to 100 patterns, but the fields scanned most often (the
 /// PowerShell module's `ContextInfo` and `Payload`, `ImageLoaded`) have a
 /// few hundred short ones: as contiguous NFAs they cost over 40
-/// instructions per byte, as DFAs under half that. The large automata
-/// (command lines, thousands of patterns) stay NFAs: as DFAs they would
-/// take a hundred megabytes and most of a second to build.
+/// instructions per byte, as DFAs under half that. Larger sets (command
+/// lines, thousands of patterns) would take a hundred megabytes as DFAs;
+/// as NFAs their states spill out of the caches and their building was a
+/// seventh of loading SigmaHQ: they go to a [`GramSet`].
 const DFA_MAX_BYTES: usize = 8192;
 
 /// Source of [`Substrings::id`]s.
@@ -349,6 +362,19 @@ static NEXT_SUBSTRINGS_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Substrings {
     fn build(literals: Vec<(Vec<u8>, Vec<u32>)>) -> Result<Substrings, Vec<u32>> {
+        let total: usize = literals.iter().map(|(l, _)| l.len()).sum();
+        let finder = if total <= DFA_MAX_BYTES {
+            Self::automaton(&literals)?
+        } else {
+            Finder::Grams(Box::new(GramSet::build(&literals)))
+        };
+        Ok(Substrings {
+            finder,
+            id: NEXT_SUBSTRINGS_ID.fetch_add(1, Ordering::Relaxed),
+        })
+    }
+
+    fn automaton(literals: &[(Vec<u8>, Vec<u32>)]) -> Result<Finder, Vec<u32>> {
         let patterns: Vec<&[u8]> = literals.iter().map(|(l, _)| l.as_slice()).collect();
         let give_up = || {
             literals
@@ -356,11 +382,9 @@ impl Substrings {
                 .flat_map(|(_, r)| r.iter().copied())
                 .collect()
         };
-        let total: usize = patterns.iter().map(|p| p.len()).sum();
-        let kind = (total <= DFA_MAX_BYTES).then_some(AhoCorasickKind::DFA);
         let Ok(automaton) = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
-            .kind(kind)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&patterns)
         else {
             return Err(give_up());
@@ -368,7 +392,7 @@ impl Substrings {
         // Which patterns occur inside each pattern: each of its windows
         // as long as some pattern, looked up. (An overlapping automaton
         // would find them too, but building it cost as much as the
-        // automaton itself: a third of loading SigmaHQ.)
+        // automaton itself.)
         let by_text: FxHashMap<&[u8], usize> =
             patterns.iter().enumerate().map(|(i, p)| (*p, i)).collect();
         let mut lengths: Vec<usize> = patterns.iter().map(|p| p.len()).collect();
@@ -388,30 +412,29 @@ impl Substrings {
             implied.dedup();
             implied_by_pattern.push(implied);
         }
-        Ok(Substrings {
+        Ok(Finder::Automaton {
             automaton,
             implied: implied_by_pattern,
-            id: NEXT_SUBSTRINGS_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
-    /// Calls `f` with the literal ids of every pattern that occurs in `hay`.
+    /// Calls `f` with the literal ids of every pattern that occurs in `hay`
+    /// (some more than once).
     #[inline]
     fn scan(&self, hay: &[u8], f: &mut impl FnMut(u32)) {
+        let (automaton, implied) = match &self.finder {
+            Finder::Grams(grams) => return grams.scan(hay, f),
+            Finder::Automaton { automaton, implied } => (automaton, implied),
+        };
         let mut at = 0;
         // Every start of a match, each with its longest pattern: any
         // pattern occurrence starts at one of them and is a prefix of the
         // longest pattern found there, hence in that pattern's `implied`.
         while at < hay.len() {
-            let Some(m) = self.automaton.find(Input::new(hay).range(at..)) else {
+            let Some(m) = automaton.find(Input::new(hay).range(at..)) else {
                 return;
             };
-            for &literal in self
-                .implied
-                .get(m.pattern().as_usize())
-                .into_iter()
-                .flatten()
-            {
+            for &literal in implied.get(m.pattern().as_usize()).into_iter().flatten() {
                 f(literal);
             }
             at = m.start() + 1;
@@ -868,7 +891,7 @@ mod tests {
         out
     }
 
-    /// An automaton where rule i requires literal i.
+    /// A set where rule i requires literal i.
     fn automaton(literals: &[&str]) -> Substrings {
         let mut entries: Vec<(Vec<u8>, Vec<u32>)> = literals
             .iter()
@@ -913,6 +936,45 @@ mod tests {
             }
         }
         eprintln!("{} real values compared", real.len());
+    }
+
+    /// A set too large for a DFA (so searched by grams), of literals cut
+    /// from the real values themselves, against a plain substring search
+    /// of each value.
+    #[test]
+    fn large_sets_find_what_values_contain() {
+        let real = sample_values();
+        let mut values: Vec<String> = real.iter().step_by(3).take(4000).cloned().collect();
+        values.push("c:\\windows\\system32\\cmd.exe /c whoami".to_owned());
+        let mut rng = vigie_core::test_rng::XorShift(0x9a3_5e7);
+        let mut literals: Vec<String> = ["\\cmd.exe", " /c", "/", "whoami", "c:\\windows\\"]
+            .map(str::to_owned)
+            .to_vec();
+        for v in &values {
+            let chars: Vec<char> = v.chars().collect();
+            if chars.is_empty() {
+                continue;
+            }
+            let from = rng.below(chars.len());
+            let len = 1 + rng.below(20);
+            literals.push(chars[from..(from + len).min(chars.len())].iter().collect());
+        }
+        literals.sort();
+        literals.dedup();
+        let refs: Vec<&str> = literals.iter().map(String::as_str).collect();
+        let s = automaton(&refs);
+        assert!(
+            matches!(s.finder, Finder::Grams(_)),
+            "{} literals",
+            refs.len()
+        );
+        for v in &values {
+            let want: Vec<u32> = (0..refs.len() as u32)
+                .filter(|&i| v.contains(refs[i as usize]))
+                .collect();
+            assert_eq!(found(&s, v), want, "on {v:?}");
+        }
+        eprintln!("{} literals, {} values compared", refs.len(), values.len());
     }
 
     #[test]

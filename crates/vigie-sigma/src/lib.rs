@@ -10,6 +10,7 @@ mod compile;
 mod condition;
 pub mod correlation;
 mod engine;
+mod gram_set;
 mod index;
 pub mod logsource;
 mod matcher;
