@@ -218,9 +218,14 @@ fn hex_lower(out: &mut String, value: u64) {
     push_ascii(out, &buf[at..]);
 }
 
+/// Appends bytes that are ASCII by construction (hex digits, packed
+/// UTF-16 units below 0x80). A full UTF-8 validation of each short value
+/// cost 3% of an EVTX hunt's instructions and 7% of its mispredicted
+/// branches; checking for ASCII is a word-at-a-time OR.
 fn push_ascii(out: &mut String, ascii: &[u8]) {
-    if let Ok(text) = std::str::from_utf8(ascii) {
-        out.push_str(text);
+    if ascii.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        out.push_str(unsafe { std::str::from_utf8_unchecked(ascii) });
     }
 }
 
