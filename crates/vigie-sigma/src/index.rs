@@ -946,7 +946,33 @@ mod tests {
         let real = sample_values();
         let mut values: Vec<String> = real.iter().step_by(3).take(4000).cloned().collect();
         values.push("c:\\windows\\system32\\cmd.exe /c whoami".to_owned());
+        // Command-line-like values of random pieces, so that the set is
+        // large without the shared data too.
         let mut rng = vigie_core::test_rng::XorShift(0x9a3_5e7);
+        let pieces = [
+            "c:\\windows\\",
+            "system32\\",
+            "cmd.exe",
+            " /c ",
+            "powershell",
+            " -enc ",
+            "ä",
+            "😀",
+            "http://",
+            "a",
+            "b",
+            "c",
+            "0",
+            "1",
+            "x",
+            "-",
+            "\\",
+            " ",
+        ];
+        for _ in 0..3000 {
+            let n = 1 + rng.below(24);
+            values.push((0..n).map(|_| pieces[rng.below(pieces.len())]).collect());
+        }
         let mut literals: Vec<String> = ["\\cmd.exe", " /c", "/", "whoami", "c:\\windows\\"]
             .map(str::to_owned)
             .to_vec();
