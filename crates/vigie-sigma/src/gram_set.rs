@@ -192,16 +192,8 @@ impl GramSet {
         for (at, window) in hay.windows(4).enumerate() {
             let w = u32::from_le_bytes([window[0], window[1], window[2], window[3]]);
             self.probe(&self.long, key(w, 4), at, hay, f);
-            // The three short keys tested without a branch each: whether
-            // a byte starts a short literal, and of which length, follows
-            // the text and is not predictable.
             let short = self.short_starts[usize::from(window[0])];
-            let hit = (1..=3u32).fold(false, |hit, len| {
-                let wanted = short & (1 << (len - 1)) != 0;
-                let key = key(low_bytes(w, len), len);
-                hit | (wanted & bit(&self.short.bits, slot(key, self.short.shift)))
-            });
-            if hit {
+            if short != 0 {
                 self.probe_short(w, short, 3, at, hay, f);
             }
         }
