@@ -141,8 +141,9 @@ impl<'de, 's> FastReader<'de, 's> {
             Ok(end) => {
                 self.pos = end + 1;
                 // Runs are copied whole between ASCII bytes and escapes push
-                // whole chars, so this cannot fail; it is what keeps the
-                // crate free of `unsafe`.
+                // whole chars, so this cannot fail; checking keeps this
+                // path, whose proof spans the whole unescaping, free of
+                // `unsafe`.
                 *self.scratch = String::from_utf8(out).map_err(|_| Bail)?;
                 Ok(Text::Scratch)
             }
