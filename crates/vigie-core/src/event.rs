@@ -605,28 +605,27 @@ fn push_ascii_lowercase(out: &mut String, bytes: &[u8]) -> bool {
 /// zero above them, from two loads that overlap (or one byte).
 #[inline(always)]
 fn gather_short(bytes: &[u8]) -> u64 {
-    let len = bytes.len();
-    match len {
-        4..=7 => {
-            let low = bytes
-                .first_chunk::<4>()
-                .map_or(0, |b| u32::from_le_bytes(*b));
-            let high = bytes
-                .last_chunk::<4>()
-                .map_or(0, |b| u32::from_le_bytes(*b));
-            u64::from(low) | u64::from(high) << (8 * (len - 4))
-        }
-        2 | 3 => {
-            let low = bytes
-                .first_chunk::<2>()
-                .map_or(0, |b| u16::from_le_bytes(*b));
-            let high = bytes
-                .last_chunk::<2>()
-                .map_or(0, |b| u16::from_le_bytes(*b));
-            u64::from(low) | u64::from(high) << (8 * (len - 2))
-        }
+    match bytes.len() {
+        4..=7 => overlapping_ends::<4>(bytes),
+        2 | 3 => overlapping_ends::<2>(bytes),
         _ => bytes.first().map_or(0, |&b| u64::from(b)),
     }
+}
+
+/// The first and the last `N` bytes of `bytes` (`N` to `2N` of them)
+/// placed where they are, as a little-endian word: where they overlap,
+/// the same bytes meet.
+#[inline(always)]
+fn overlapping_ends<const N: usize>(bytes: &[u8]) -> u64 {
+    // `N` is a constant: the copy is one load.
+    let word = |chunk: &[u8; N]| {
+        let mut w = [0u8; 8];
+        w[..N].copy_from_slice(chunk);
+        u64::from_le_bytes(w)
+    };
+    let low = bytes.first_chunk::<N>().map_or(0, word);
+    let high = bytes.last_chunk::<N>().map_or(0, word);
+    low | high << (8 * (bytes.len() - N))
 }
 
 /// Eight ASCII bytes lower-cased at once: a byte gets 0x20 when it is
