@@ -892,7 +892,7 @@ mod tests {
     }
 
     /// A set where rule i requires literal i.
-    fn automaton(literals: &[&str]) -> Substrings {
+    fn substrings(literals: &[&str]) -> Substrings {
         let mut entries: Vec<(Vec<u8>, Vec<u32>)> = literals
             .iter()
             .enumerate()
@@ -906,8 +906,8 @@ mod tests {
     fn memo_offers_what_a_scan_offers() {
         // Two automata over the same values: a memo slot must never answer
         // for the other one.
-        let a = automaton(&["\\system32\\", "ntdll.dll", ".exe", "powershell", "wow64"]);
-        let b = automaton(&["microsoft", "\\windows\\", "svchost", "kernelbase"]);
+        let a = substrings(&["\\system32\\", "ntdll.dll", ".exe", "powershell", "wow64"]);
+        let b = substrings(&["microsoft", "\\windows\\", "svchost", "kernelbase"]);
         let mut values = vec![
             "c:\\windows\\system32\\ntdll.dll+9c534|c:\\windows\\system32\\kernelbase.dll"
                 .to_owned(),
@@ -988,7 +988,7 @@ mod tests {
         literals.sort();
         literals.dedup();
         let refs: Vec<&str> = literals.iter().map(String::as_str).collect();
-        let s = automaton(&refs);
+        let s = substrings(&refs);
         assert!(
             matches!(s.finder, Finder::Grams(_)),
             "{} literals",
@@ -1007,7 +1007,7 @@ mod tests {
     fn scan_reports_overlapping_and_nested_literals() {
         // Rule i requires literal i.
         let literals = ["abc", "cde", "bcd", "bc", "zz", "abcdef"];
-        let s = automaton(&literals);
+        let s = substrings(&literals);
         // Every literal occurring anywhere, whatever overlaps it.
         assert_eq!(found(&s, "xabcdex"), vec![0, 1, 2, 3]);
         assert_eq!(found(&s, "abcdef"), vec![0, 1, 2, 3, 5]);
