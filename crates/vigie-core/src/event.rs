@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::fields::{FieldId, FieldNames, SpellingCache};
+use crate::fold;
 
 /// Keys remembered per event buffer beyond their position.
 const KEY_CACHE_CAP: usize = 4096;
@@ -204,9 +205,15 @@ impl Event {
 
     /// Adds a field. Returns its index for [`Event::alias`].
     pub fn push(&mut self, key: &str, value: &str, kind: ValueKind) -> usize {
-        let value_span = append(&mut self.text, value);
+        let value_start = self.text.len() as u32;
         let lower_start = self.lower.len() as u32;
-        push_lowercase(&mut self.lower, value);
+        if !fold::append_with_lower(&mut self.text, &mut self.lower, value) {
+            push_lowercase_mixed(&mut self.lower, value);
+        }
+        let value_span = Span {
+            start: value_start,
+            end: self.text.len() as u32,
+        };
         let lower_span = Span {
             start: lower_start,
             end: self.lower.len() as u32,
@@ -547,99 +554,9 @@ impl<'a> Iterator for Values<'a> {
 /// every field paid the call).
 #[inline(always)]
 fn push_lowercase(out: &mut String, s: &str) {
-    if !push_ascii_lowercase(out, s.as_bytes()) {
+    if !fold::append_lower(out, s.as_bytes()) {
         push_lowercase_mixed(out, s);
     }
-}
-
-/// Appends `bytes` lower-cased when they are all ASCII and returns true;
-/// else leaves `out` as it was and returns false.
-///
-/// One pass, eight bytes at a time, every append a fixed-size store: the
-/// last word is the overlapping last eight bytes, or, for a value under
-/// eight, the bytes gathered by two overlapping loads. Checking, copying
-/// and folding in three passes (with a `memcpy` call of a varying length
-/// between them) cost about one mispredicted branch in nine of an EVTX
-/// hunt.
-#[inline(always)]
-fn push_ascii_lowercase(out: &mut String, bytes: &[u8]) -> bool {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let start = out.len();
-    let mut acc = 0u64;
-    // SAFETY: what is left in `out` on return is valid UTF-8. Words are
-    // appended as they are folded; if any byte is not ASCII, `out` is cut
-    // back to `start`. Otherwise every byte kept is an ASCII byte of
-    // `bytes`, lower-cased (still ASCII), and the bytes past the value's
-    // end (the tail of the last word) are cut off. Nothing in between can
-    // panic: the room is reserved first.
-    let vec = unsafe { out.as_mut_vec() };
-    vec.reserve(bytes.len() + 8);
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let w = word.try_into().map_or(HIGH, u64::from_le_bytes);
-        acc |= w;
-        vec.extend_from_slice(&lower_ascii_word(w).to_le_bytes());
-    }
-    let rest = words.remainder().len();
-    if rest != 0 {
-        let last = match bytes.last_chunk::<8>() {
-            Some(last) => {
-                // Rewrites the overlap with the same bytes.
-                vec.truncate(vec.len() + rest - 8);
-                u64::from_le_bytes(*last)
-            }
-            None => gather_short(bytes),
-        };
-        acc |= last;
-        vec.extend_from_slice(&lower_ascii_word(last).to_le_bytes());
-    }
-    if acc & HIGH != 0 {
-        vec.truncate(start);
-        return false;
-    }
-    vec.truncate(start + bytes.len());
-    true
-}
-
-/// The bytes of a slice of one to seven bytes as a little-endian word,
-/// zero above them, from two loads that overlap (or one byte).
-#[inline(always)]
-fn gather_short(bytes: &[u8]) -> u64 {
-    match bytes.len() {
-        4..=7 => overlapping_ends::<4>(bytes),
-        2 | 3 => overlapping_ends::<2>(bytes),
-        _ => bytes.first().map_or(0, |&b| u64::from(b)),
-    }
-}
-
-/// The first and the last `N` bytes of `bytes` (`N` to `2N` of them)
-/// placed where they are, as a little-endian word: where they overlap,
-/// the same bytes meet.
-#[inline(always)]
-fn overlapping_ends<const N: usize>(bytes: &[u8]) -> u64 {
-    // `N` is a constant: the copy is one load.
-    let word = |chunk: &[u8; N]| {
-        let mut w = [0u8; 8];
-        w[..N].copy_from_slice(chunk);
-        u64::from_le_bytes(w)
-    };
-    let low = bytes.first_chunk::<N>().map_or(0, word);
-    let high = bytes.last_chunk::<N>().map_or(0, word);
-    low | high << (8 * (bytes.len() - N))
-}
-
-/// Eight ASCII bytes lower-cased at once: a byte gets 0x20 when it is
-/// from `A` to `Z`. (Bytes of 0x80 and more are not ASCII; the caller
-/// discards words holding any.)
-#[inline(always)]
-fn lower_ascii_word(w: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    // Per byte below 0x80, no carry between bytes: the high bit is set
-    // when the byte is at least `A`, and when it is above `Z`.
-    let at_least_a = w.wrapping_add(ONES * (0x80 - u64::from(b'A')));
-    let above_z = w.wrapping_add(ONES * (0x80 - u64::from(b'Z') - 1));
-    let upper = at_least_a & !above_z & (ONES * 0x80);
-    w | upper >> 2
 }
 
 /// [`push_lowercase`] of a value with non-ASCII characters.
@@ -695,15 +612,6 @@ fn ascii_prefix_len(bytes: &[u8]) -> usize {
         n += 8;
     }
     n + bytes[n..].iter().take_while(|b| b.is_ascii()).count()
-}
-
-fn append(buf: &mut String, s: &str) -> Span {
-    let start = buf.len() as u32;
-    buf.push_str(s);
-    Span {
-        start,
-        end: buf.len() as u32,
-    }
 }
 
 #[cfg(test)]
@@ -784,35 +692,6 @@ mod tests {
     /// The one-pass ASCII append against the standard library, at every
     /// length up to 40 and after earlier text: lower-cased bytes for ASCII
     /// values, and `out` untouched for the others.
-    #[test]
-    fn ascii_values_append_lower_cased_in_words() {
-        let mut random = crate::test_rng::XorShift(0x0dd_ba11_5eed);
-        for round in 0..4000 {
-            let len = round % 41;
-            let bytes: Vec<u8> = (0..len)
-                .map(|_| {
-                    let r = random.next_u64();
-                    // Mostly ASCII (capitals and the bytes around them),
-                    // sometimes a high byte.
-                    if r.is_multiple_of(97) {
-                        0x80 | (r >> 8) as u8
-                    } else {
-                        (r >> 8) as u8 & 0x7f
-                    }
-                })
-                .collect();
-            let before = "Ab".repeat(round % 5);
-            let mut out = before.clone();
-            let appended = push_ascii_lowercase(&mut out, &bytes);
-            assert_eq!(appended, bytes.is_ascii(), "{bytes:?}");
-            let mut want = before.clone();
-            if appended {
-                want.push_str(std::str::from_utf8(&bytes.to_ascii_lowercase()).unwrap());
-            }
-            assert_eq!(out, want, "{bytes:?}");
-        }
-    }
-
     #[test]
     fn fields_resolve_by_id_and_clear_resets() {
         let names = names();

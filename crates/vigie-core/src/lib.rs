@@ -17,6 +17,7 @@ mod detector;
 mod event;
 mod event_json;
 mod fields;
+mod fold;
 mod stateful;
 /// Test support shared with the other crates' tests and examples
 /// (feature `test-rng`, enabled by their dev-dependencies only).

@@ -290,8 +290,8 @@ pub(crate) fn read_document_mapped(
 /// A whole JSON document held in memory.
 fn document_in_memory(bytes: &[u8], flattener: &mut Flattener, sink: &Sink<'_>) {
     // Valid UTF-8 checked once, in bulk, rather than string by string.
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
+    match crate::flatten::utf8(bytes) {
+        Some(text) => {
             let mut index = 0u64;
             let mut emit = |ev: &mut Event| {
                 index += 1;
@@ -312,7 +312,7 @@ fn document_in_memory(bytes: &[u8], flattener: &mut Flattener, sink: &Sink<'_>) 
                 }
             }
         }
-        Err(_) => {
+        None => {
             let mut de = serde_json::Deserializer::from_slice(bytes);
             document_values(&mut de, flattener, sink, 0);
         }

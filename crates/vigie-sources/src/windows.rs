@@ -21,7 +21,7 @@
 //! Sentinel's `Event` table (`EventID` plus `EventLog`) is Windows too, with
 //! `Channel` reachable as `EventLog` and `Provider_Name` as `Source`.
 
-use vigie_core::{Event, EventKind, FieldId, FieldNames};
+use vigie_core::{well_known, Event, EventKind, FieldId, FieldNames};
 
 use crate::time::parse_timestamp;
 
@@ -225,7 +225,7 @@ pub(crate) fn finish(ev: &mut Event, st: &RecState) {
     if flat_windows {
         ev.kind = EventKind::Windows;
         if let Some(host) = st.field(HOSTNAME) {
-            ev.alias("Computer", host);
+            ev.alias_id(well_known::COMPUTER, host);
         }
         let provider = match st.field(SOURCE_NAME).or(st.field(EVENT_SOURCE_NAME)) {
             Some(provider) => Some(provider),
@@ -233,10 +233,10 @@ pub(crate) fn finish(ev: &mut Event, st: &RecState) {
             None => None,
         };
         if let Some(provider) = provider {
-            ev.alias("Provider_Name", provider);
+            ev.alias_id(well_known::PROVIDER_NAME, provider);
         }
         if let (true, Some(log)) = (sentinel_event, st.field(EVENT_LOG)) {
-            ev.alias("Channel", log);
+            ev.alias_id(well_known::CHANNEL, log);
         }
         // Then the generic names: Sentinel's SecurityEvent has only
         // TimeGenerated.

@@ -54,7 +54,31 @@ pub(crate) struct FastReader<'de, 's> {
     text: &'de str,
     pos: usize,
     depth: u32,
-    scratch: &'s mut String,
+    scratch: &'s mut Scratch,
+}
+
+/// The buffer that strings with escapes are unescaped into.
+///
+/// Its bytes past the current string are kept, zero-filled when the
+/// buffer grows, so that the next string is written into it as it is:
+/// cutting the buffer back to each string had it grown (and zero-filled)
+/// again for a tenth of the strings.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    bytes: Vec<u8>,
+    /// Length of the current string.
+    len: usize,
+}
+
+impl Scratch {
+    /// The current string, checked as UTF-8 here, where the `&str` is
+    /// made. (Runs are copied whole between ASCII bytes and escapes write
+    /// whole chars, so the check cannot fail; making it keeps the proof
+    /// from spanning the unescaping.)
+    #[inline]
+    fn text(&self) -> Result<&str, Bail> {
+        self.bytes.get(..self.len).and_then(super::utf8).ok_or(Bail)
+    }
 }
 
 /// A string as read: borrowed from the input, or unescaped into scratch.
@@ -64,7 +88,7 @@ enum Text<'de> {
 }
 
 impl<'de, 's> FastReader<'de, 's> {
-    pub(crate) fn new(text: &'de str, scratch: &'s mut String) -> Self {
+    pub(crate) fn new(text: &'de str, scratch: &'s mut Scratch) -> Self {
         FastReader {
             text,
             pos: 0,
@@ -130,30 +154,18 @@ impl<'de, 's> FastReader<'de, 's> {
     /// at `first`) into scratch. Kept out of `string` so that the common
     /// escape-free case stays small.
     ///
-    /// The string is built as bytes and checked as UTF-8 once at the end:
-    /// pushing `&str` runs checks two char boundaries and calls `memcpy`
-    /// per run, which on Windows messages (an escape every ~15 bytes) cost
-    /// more than the check.
+    /// The string is built as bytes and checked as UTF-8 once, by
+    /// [`Scratch::text`]: pushing `&str` runs checks two char boundaries
+    /// and calls `memcpy` per run, which on Windows messages (an escape
+    /// every ~15 bytes) cost more than the check.
     #[inline(never)]
     fn unescape(&mut self, start: usize, first: usize) -> Result<Text<'de>, Bail> {
-        let mut out = std::mem::take(self.scratch).into_bytes();
-        match unescape_into(self.text.as_bytes(), start, first, &mut out) {
-            Ok(end) => {
-                self.pos = end + 1;
-                // Runs are copied whole between ASCII bytes and escapes push
-                // whole chars, so this cannot fail; checking keeps this
-                // path, whose proof spans the whole unescaping, free of
-                // `unsafe`.
-                *self.scratch = String::from_utf8(out).map_err(|_| Bail)?;
-                Ok(Text::Scratch)
-            }
-            Err(bail) => {
-                // Keep the buffer for the next record.
-                out.clear();
-                *self.scratch = String::from_utf8(out).unwrap_or_default();
-                Err(bail)
-            }
-        }
+        self.scratch.len = 0;
+        let (end, len) =
+            unescape_into(self.text.as_bytes(), start, first, &mut self.scratch.bytes)?;
+        self.scratch.len = len;
+        self.pos = end + 1;
+        Ok(Text::Scratch)
     }
 
     /// Reads a number: plain non-negative integers here, every other form
@@ -231,6 +243,59 @@ fn borrow(text: &str, start: usize, end: usize) -> Option<&str> {
     head.split_at_checked(start).map(|(_, s)| s)
 }
 
+/// Bytes scanned at a time for the end of a string's run.
+const BLOCK: usize = 16;
+
+/// The index in `block` of its first quote, backslash or control
+/// character, or [`BLOCK`] when it has none.
+///
+/// SSE2 (part of every x86-64): one XOR maps the quote (0x22) to 0x20
+/// and keeps control characters below 0x20, while every other byte stays
+/// at 0x21 or above, so quotes and control characters are the bytes whose
+/// unsigned maximum with 0x20 is 0x20.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn first_special(block: &[u8; BLOCK]) -> usize {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8, _mm_xor_si128,
+    };
+    // SAFETY: SSE2 is enabled on every x86-64 target; the load reads the
+    // 16 bytes of `block` and needs no alignment.
+    let mask = unsafe {
+        let x = _mm_loadu_si128(block.as_ptr().cast());
+        let flipped = _mm_xor_si128(x, _mm_set1_epi8(0x02));
+        let space = _mm_set1_epi8(0x20);
+        let quote_or_control = _mm_cmpeq_epi8(_mm_max_epu8(flipped, space), space);
+        let backslash = _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8));
+        _mm_movemask_epi8(_mm_or_si128(quote_or_control, backslash))
+    };
+    // The mask has 16 bits; the bit above them stands for "none".
+    ((mask as u32) | 1 << BLOCK).trailing_zeros() as usize
+}
+
+/// [`first_special`] elsewhere.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn first_special(block: &[u8; BLOCK]) -> usize {
+    first_special_in_words(block)
+}
+
+/// [`first_special`] without SIMD: two words with the bit trick of
+/// [`specials`]. Compiled on x86-64 too, for the tests.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+#[inline(always)]
+fn first_special_in_words(block: &[u8; BLOCK]) -> usize {
+    let (low, high) = block.split_at(8);
+    let word = |half: &[u8]| u64::from_le_bytes(half.try_into().unwrap_or([0; 8]));
+    let hits = specials(word(low));
+    if hits != 0 {
+        return (hits.trailing_zeros() / 8) as usize;
+    }
+    // No hit gives 64 / 8 + 8 = BLOCK.
+    (specials(word(high)).trailing_zeros() / 8) as usize + 8
+}
+
 /// The high bit of each byte of `x` (eight string bytes, little-endian)
 /// that is a quote, a backslash or a control character, and maybe of
 /// bytes after the first such one: borrows can only flag bytes after the
@@ -240,6 +305,7 @@ fn borrow(text: &str, start: usize, end: usize) -> Option<&str> {
 /// maps the quote (0x22) to 0x20 and keeps control characters below 0x20
 /// while every other byte stays at 0x21 or above, so they are the bytes
 /// below 0x21 afterwards.
+#[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline]
 fn specials(x: u64) -> u64 {
     const ONES: u64 = u64::MAX / 255;
@@ -254,19 +320,16 @@ fn specials(x: u64) -> u64 {
 /// From `from` (inside a string), the position of the next quote or
 /// backslash and which it is. Raw control characters are not JSON.
 ///
-/// Eight bytes at a time with the "has a zero byte" bit trick: strings
-/// here are short (a few dozen bytes between escapes), where a SIMD
-/// search's set-up costs more than it saves.
+/// A block at a time, then byte by byte within a block of the end.
 #[inline]
 fn run_end(bytes: &[u8], from: usize) -> Result<(usize, u8), Bail> {
     let mut at = from;
-    while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
-        let hits = specials(u64::from_le_bytes(*word));
-        if hits != 0 {
-            at += (hits.trailing_zeros() / 8) as usize;
+    while let Some(block) = bytes.get(at..).and_then(<[u8]>::first_chunk::<BLOCK>) {
+        let kept = first_special(block);
+        at += kept;
+        if kept < BLOCK {
             break;
         }
-        at += 8;
     }
     while let Some(&b) = bytes.get(at) {
         match b {
@@ -279,31 +342,30 @@ fn run_end(bytes: &[u8], from: usize) -> Result<(usize, u8), Bail> {
 }
 
 /// Unescapes the string that starts at `start` and has its first
-/// backslash at `at` into `out`; returns the position of its closing
-/// quote.
+/// backslash at `at` into the start of `out`; returns the position of its
+/// closing quote and the string's length.
 ///
 /// `out` is written through an index rather than pushed to: its length is
-/// kept ahead of what is written (zero-filled as it grows, cut back to the
-/// string at the end and reused as is by the next string), so that the
-/// copy loop checks one bound per eight bytes instead of updating the
-/// vector's length and capacity in memory.
+/// kept ahead of what is written (zero-filled as it grows, and left so for
+/// the next string), so that the copy loop checks one bound per block
+/// instead of updating the vector's length and capacity in memory.
 fn unescape_into(
     bytes: &[u8],
     start: usize,
     mut at: usize,
     out: &mut Vec<u8>,
-) -> Result<usize, Bail> {
+) -> Result<(usize, usize), Bail> {
     let head = bytes.get(start..at).ok_or(Bail)?;
-    if out.len() < head.len() + 12 {
-        grow(out, head.len() + 12);
+    if out.len() < head.len() + 4 + BLOCK {
+        grow(out, head.len() + 4 + BLOCK);
     }
     out.get_mut(..head.len()).ok_or(Bail)?.copy_from_slice(head);
     let mut w = head.len();
     loop {
         // `bytes[at]` is a backslash. Room for the longest escape (four
-        // bytes) and a word.
-        if out.len() < w + 12 {
-            grow(out, w + 12);
+        // bytes) and a block.
+        if out.len() < w + 4 + BLOCK {
+            grow(out, w + 4 + BLOCK);
         }
         let letter = *bytes.get(at + 1).ok_or(Bail)?;
         let simple = SIMPLE_ESCAPES[letter as usize];
@@ -325,46 +387,54 @@ fn unescape_into(
         if bytes.get(at) == Some(&b'\\') {
             continue;
         }
-        // Copy up to the next quote or backslash eight bytes at a time,
-        // scanning and copying in one pass: each word is stored whole (no
+        // Copy up to the next quote or backslash a block at a time,
+        // scanning and copying in one pass: each block is stored whole (no
         // `memcpy` call) and the write position then only advances past
-        // the bytes before the first special one.
-        while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
-            let Some(slot) = out.get_mut(w..).and_then(<[u8]>::first_chunk_mut::<8>) else {
-                grow(out, w + 8);
+        // the bytes before the first special one, which ends the run.
+        let special = loop {
+            let Some(block) = bytes.get(at..).and_then(<[u8]>::first_chunk::<BLOCK>) else {
+                break copy_to_special(bytes, &mut at, out, &mut w)?;
+            };
+            let Some(slot) = out.get_mut(w..).and_then(<[u8]>::first_chunk_mut::<BLOCK>) else {
+                grow(out, w + BLOCK);
                 continue;
             };
-            let x = u64::from_le_bytes(*word);
-            *slot = x.to_le_bytes();
-            let hits = specials(x);
-            if hits != 0 {
-                let kept = (hits.trailing_zeros() / 8) as usize;
-                at += kept;
-                w += kept;
-                break;
+            *slot = *block;
+            let kept = first_special(block);
+            at += kept;
+            w += kept;
+            if let Some(&special) = block.get(kept) {
+                break special;
             }
-            at += 8;
-            w += 8;
+        };
+        match special {
+            b'"' => return Ok((at, w)),
+            b'\\' => {}
+            _ => return Err(Bail),
         }
-        // Here at a special byte, or within eight bytes of the end.
-        loop {
-            match *bytes.get(at).ok_or(Bail)? {
-                b'"' => {
-                    out.truncate(w);
-                    return Ok(at);
-                }
-                b'\\' => break,
-                0..=0x1f => return Err(Bail),
-                b => {
-                    if out.len() <= w {
-                        grow(out, w + 1);
-                    }
-                    *out.get_mut(w).ok_or(Bail)? = b;
-                    w += 1;
-                }
-            }
-            at += 1;
+    }
+}
+
+/// The end of a run within a block of the end of the text: copies bytes
+/// up to the next special one (see [`first_special`]) and returns it.
+#[cold]
+fn copy_to_special(
+    bytes: &[u8],
+    at: &mut usize,
+    out: &mut Vec<u8>,
+    w: &mut usize,
+) -> Result<u8, Bail> {
+    loop {
+        let b = *bytes.get(*at).ok_or(Bail)?;
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return Ok(b);
         }
+        if out.len() <= *w {
+            grow(out, *w + 1);
+        }
+        *out.get_mut(*w).ok_or(Bail)? = b;
+        *w += 1;
+        *at += 1;
     }
 }
 
@@ -430,7 +500,7 @@ impl<'de> Deserializer<'de> for &mut FastReader<'de, '_> {
         match self.peek().ok_or(Bail)? {
             b'"' => match self.string()? {
                 Text::Borrowed(s) => visitor.visit_borrowed_str(s),
-                Text::Scratch => visitor.visit_str(self.scratch.as_str()),
+                Text::Scratch => visitor.visit_str(self.scratch.text()?),
             },
             b'{' => self.container(b'}', |members| visitor.visit_map(members)),
             b'[' => self.container(b']', |members| visitor.visit_seq(members)),
@@ -539,7 +609,7 @@ impl<'de> MapAccess<'de> for Members<'_, 'de, '_> {
         // without the dispatch on its first byte.
         let key = match r.string()? {
             Text::Borrowed(key) => seed.deserialize(BorrowedStrDeserializer::<Bail>::new(key))?,
-            Text::Scratch => seed.deserialize(StrDeserializer::<Bail>::new(r.scratch.as_str()))?,
+            Text::Scratch => seed.deserialize(StrDeserializer::<Bail>::new(r.scratch.text()?))?,
         };
         r.skip_ws();
         if r.peek() != Some(b':') {
@@ -587,11 +657,11 @@ mod tests {
     /// What the fast reader makes of a text, as a `serde_json::Value`;
     /// `None` when it bails.
     fn fast_value(text: &str) -> Option<Value> {
-        fast_value_with(text, &mut String::new())
+        fast_value_with(text, &mut Scratch::default())
     }
 
     /// The same with a scratch buffer left as earlier reads left it.
-    fn fast_value_with(text: &str, scratch: &mut String) -> Option<Value> {
+    fn fast_value_with(text: &str, scratch: &mut Scratch) -> Option<Value> {
         let mut reader = FastReader::new(text, scratch);
         let value = Value::deserialize(&mut reader).ok()?;
         reader.end().ok()?;
@@ -726,7 +796,7 @@ mod tests {
             "Windows",
         ];
         let mut rng = XorShift(0xD1B5_4A32_D192_ED03);
-        let mut scratch = String::new();
+        let mut scratch = Scratch::default();
         for round in 0..3000 {
             let mut body = String::new();
             // Mostly short strings, now and then one longer than anything
@@ -770,18 +840,19 @@ mod tests {
     }
 
     /// Every byte below 0x80 and a few longer chars, at every offset in
-    /// an eight-byte word and after an escape or not: the word-at-a-time
-    /// scan stops exactly where serde_json does.
+    /// two blocks and after an escape or not: the block-at-a-time scan
+    /// stops exactly where serde_json does.
     #[test]
     fn every_byte_is_scanned_as_serde_json_does() {
-        let mut scratch = String::new();
+        let mut scratch = Scratch::default();
         let chars = (0u8..0x80)
             .map(char::from)
             .chain(['é', '\u{7ff}', '\u{800}', '中', '\u{ffff}', '😀']);
         for c in chars {
-            for before in 0..17 {
+            for before in 0..2 * BLOCK + 1 {
                 for prefix in ["", r"\n", r"\\x"] {
-                    let text = format!("\"{prefix}{}{c}{}\"", "a".repeat(before), "b".repeat(9));
+                    let after = "b".repeat(BLOCK + 1);
+                    let text = format!("\"{prefix}{}{c}{after}\"", "a".repeat(before));
                     let want = serde_json::from_str::<Value>(&text).ok();
                     let got = fast_value_with(&text, &mut scratch);
                     if c == '\\' || c == '"' || c < ' ' {
@@ -794,6 +865,50 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The SIMD block scan and the word scan (the other targets') find
+    /// the first quote, backslash or control byte of every block as a
+    /// byte-by-byte search does: each byte value at each position among
+    /// plain bytes, then random blocks dense in special bytes.
+    #[test]
+    fn block_scans_find_the_first_special_byte() {
+        let naive = |block: &[u8; BLOCK]| {
+            block
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(BLOCK)
+        };
+        let check = |block: &[u8; BLOCK]| {
+            assert_eq!(first_special(block), naive(block), "{block:?}");
+            assert_eq!(first_special_in_words(block), naive(block), "{block:?}");
+        };
+        for plain in [b'a', 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff] {
+            for at in 0..BLOCK {
+                for b in 0..=255u8 {
+                    let mut block = [plain; BLOCK];
+                    block[at] = b;
+                    check(&block);
+                }
+            }
+        }
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        let bytes = [
+            b'"',
+            b'\\',
+            0x00,
+            0x1f,
+            0x20,
+            0x21,
+            0x22 ^ 0x80,
+            b'a',
+            0xdc,
+            0xff,
+        ];
+        for _ in 0..20_000 {
+            let block: [u8; BLOCK] = std::array::from_fn(|_| bytes[rng.below(bytes.len())]);
+            check(&block);
         }
     }
 
