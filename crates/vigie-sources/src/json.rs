@@ -1,7 +1,7 @@
 //! JSON lines and JSON documents.
 //!
 //! JSON lines are read by one thread into batches of whole lines (about
-//! 1 MiB each) that the rayon pool parses in parallel; `par_bridge` pulls a
+//! 256 KiB each) that the rayon pool parses in parallel; `par_bridge` pulls a
 //! batch only when a worker is free, so memory stays bounded whatever the
 //! file size. A line longer than `max_record_bytes` is reported and skipped
 //! as it streams past, never held whole.
@@ -22,8 +22,11 @@ use crate::sink::Sink;
 use crate::ReadOptions;
 
 /// Bytes of lines per parallel batch: big enough to amortise the hand-off,
-/// small enough that a 2 MiB file still keeps two cores busy.
-const BATCH_BYTES: usize = 1 << 20;
+/// small enough that a 2 MiB file still keeps two cores busy, and that a
+/// batch is still in the core's L2 cache (512 KB here) when it is parsed
+/// after the pass that counts its lines (1 MiB batches were parsed about
+/// 5% slower).
+const BATCH_BYTES: usize = 1 << 18;
 const READ_BUFFER: usize = 256 * 1024;
 
 pub(crate) fn read_lines(stream: Stream<'_>, opts: &ReadOptions, sink: &Sink<'_>) {
