@@ -8,6 +8,9 @@ use crate::fold;
 
 /// Keys remembered per event buffer beyond their position.
 const KEY_CACHE_CAP: usize = 4096;
+/// A position's cached key gives its memory back when it held a longer
+/// one than this and the next is shorter.
+const MAX_KEPT_KEY: usize = 256;
 use crate::time::Timestamp;
 
 /// The JSON type a value had in its source (text formats give `Str`).
@@ -341,6 +344,11 @@ impl Event {
     fn remember_key(&mut self, index: usize, key: &str, id: u32, stamp: u64) {
         match self.keys.get_mut(index) {
             Some(slot) => {
+                if slot.0.capacity() > MAX_KEPT_KEY && key.len() <= MAX_KEPT_KEY {
+                    // A huge key once at this position is not held on to:
+                    // hostile records could leave one at every position.
+                    slot.0 = String::new();
+                }
                 slot.0.clear();
                 slot.0.push_str(key);
                 slot.1 = id;
@@ -692,6 +700,19 @@ mod tests {
     /// The one-pass ASCII append against the standard library, at every
     /// length up to 40 and after earlier text: lower-cased bytes for ASCII
     /// values, and `out` untouched for the others.
+    /// A huge key once at a position does not stay in memory after a
+    /// short one replaced it there.
+    #[test]
+    fn huge_keys_are_not_held_by_their_position() {
+        let mut ev = Event::new(names());
+        let huge = "k".repeat(1 << 20);
+        ev.push(&huge, "1", ValueKind::Num);
+        ev.clear();
+        ev.push("EventID", "1", ValueKind::Num);
+        assert_eq!(ev.key_at(0), Some("EventID"));
+        assert!(ev.keys[0].0.capacity() <= MAX_KEPT_KEY);
+    }
+
     #[test]
     fn fields_resolve_by_id_and_clear_resets() {
         let names = names();

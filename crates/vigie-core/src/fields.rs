@@ -173,6 +173,11 @@ fn folded_hash(name: &str) -> u64 {
 /// lower-cased copy) runs once per spelling. Bounded, because hostile input
 /// may bring a new key in every record: past `cap` entries the derivation
 /// just runs every time.
+/// Longer names are derived every time, not cached: a record may hold a
+/// key of hundreds of megabytes, and a cache of thousands of them would
+/// keep the input in memory.
+const MAX_CACHED_NAME: usize = 256;
+
 #[derive(Clone, Debug)]
 pub struct SpellingCache<V> {
     map: rustc_hash::FxHashMap<Box<str>, V>,
@@ -194,7 +199,7 @@ impl<V: Copy> SpellingCache<V> {
             return *v;
         }
         let v = derive();
-        if self.map.len() < self.cap {
+        if self.map.len() < self.cap && name.len() <= MAX_CACHED_NAME {
             self.map.insert(name.into(), v);
         }
         v
@@ -204,6 +209,32 @@ impl<V: Copy> SpellingCache<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spelling_cache_keeps_short_names_only() {
+        let mut cache = SpellingCache::new(8);
+        let long = "k".repeat(MAX_CACHED_NAME + 1);
+        let mut derived = 0;
+        for _ in 0..2 {
+            assert_eq!(
+                cache.get_or_insert_with("Image", || {
+                    derived += 1;
+                    1
+                }),
+                1
+            );
+            assert_eq!(
+                cache.get_or_insert_with(&long, || {
+                    derived += 1;
+                    2
+                }),
+                2
+            );
+        }
+        // "Image" once, the long name each time.
+        assert_eq!(derived, 3);
+        assert_eq!(cache.map.len(), 1);
+    }
 
     #[test]
     fn interning_ignores_case_and_keeps_first_spelling() {
