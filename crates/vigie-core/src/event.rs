@@ -6,12 +6,13 @@ use std::sync::Arc;
 use crate::fields::{FieldId, FieldNames, SpellingCache};
 use crate::fold;
 
+use crate::time::Timestamp;
+
 /// Keys remembered per event buffer beyond their position.
 const KEY_CACHE_CAP: usize = 4096;
 /// A position's cached key gives its memory back when it held a longer
 /// one than this and the next is shorter.
 const MAX_KEPT_KEY: usize = 256;
-use crate::time::Timestamp;
 
 /// The JSON type a value had in its source (text formats give `Str`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -697,9 +698,6 @@ mod tests {
         }
     }
 
-    /// The one-pass ASCII append against the standard library, at every
-    /// length up to 40 and after earlier text: lower-cased bytes for ASCII
-    /// values, and `out` untouched for the others.
     /// A huge key once at a position does not stay in memory after a
     /// short one replaced it there.
     #[test]

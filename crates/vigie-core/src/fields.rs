@@ -168,16 +168,16 @@ fn folded_hash(name: &str) -> u64 {
     h.finish()
 }
 
-/// Values derived from a name, remembered by the name's exact spelling:
-/// records repeat their keys, so the derivation (a case-folded lookup, a
-/// lower-cased copy) runs once per spelling. Bounded, because hostile input
-/// may bring a new key in every record: past `cap` entries the derivation
-/// just runs every time.
 /// Longer names are derived every time, not cached: a record may hold a
 /// key of hundreds of megabytes, and a cache of thousands of them would
 /// keep the input in memory.
 const MAX_CACHED_NAME: usize = 256;
 
+/// Values derived from a name, remembered by the name's exact spelling:
+/// records repeat their keys, so the derivation (a case-folded lookup, a
+/// lower-cased copy) runs once per spelling. Bounded, because hostile input
+/// may bring a new key in every record: past `cap` entries, and for names
+/// longer than 256 bytes, the derivation just runs every time.
 #[derive(Clone, Debug)]
 pub struct SpellingCache<V> {
     map: rustc_hash::FxHashMap<Box<str>, V>,
