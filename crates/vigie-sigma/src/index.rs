@@ -798,22 +798,12 @@ impl Default for MemoSlot {
 impl MemoSlot {
     #[inline]
     fn value(&self) -> &[u8] {
-        let len = self.len as usize;
-        if len <= MEMO_INLINE_BYTES {
-            self.value.get(..len).unwrap_or_default()
-        } else {
-            &self.long_value
-        }
+        kept(self.len, &self.value, &self.long_value)
     }
 
     #[inline]
     fn literals(&self) -> &[u32] {
-        let count = self.count as usize;
-        if count <= MEMO_INLINE_LITERALS {
-            self.literals.get(..count).unwrap_or_default()
-        } else {
-            &self.more_literals
-        }
+        kept(self.count, &self.literals, &self.more_literals)
     }
 
     /// Makes the slot hold `owner`'s scan of `value`, which offered the
@@ -821,23 +811,34 @@ impl MemoSlot {
     fn fill(&mut self, owner: u64, hash: u64, value: &[u8], found: &[u32]) {
         self.owner = owner;
         self.hash = hash;
-        self.len = value.len() as u32;
-        match self.value.get_mut(..value.len()) {
-            Some(inline) => inline.copy_from_slice(value),
-            None => {
-                self.long_value.clear();
-                self.long_value.extend_from_slice(value);
-            }
-        }
-        self.count = found.len() as u32;
-        match self.literals.get_mut(..found.len()) {
-            Some(inline) => inline.copy_from_slice(found),
-            None => {
-                self.more_literals.clear();
-                self.more_literals.extend_from_slice(found);
-            }
+        self.len = keep(value, &mut self.value, &mut self.long_value);
+        self.count = keep(found, &mut self.literals, &mut self.more_literals);
+    }
+}
+
+/// The `len` items kept by [`keep`]: in the slot's array when they fit,
+/// else on the heap.
+#[inline]
+fn kept<'a, T, const N: usize>(len: u32, inline: &'a [T; N], heap: &'a [T]) -> &'a [T] {
+    let len = len as usize;
+    if len <= N {
+        inline.get(..len).unwrap_or_default()
+    } else {
+        heap
+    }
+}
+
+/// Keeps `items` in `inline` when they fit, else in `heap`; returns their
+/// number, for [`kept`].
+fn keep<T: Copy, const N: usize>(items: &[T], inline: &mut [T; N], heap: &mut Vec<T>) -> u32 {
+    match inline.get_mut(..items.len()) {
+        Some(inline) => inline.copy_from_slice(items),
+        None => {
+            heap.clear();
+            heap.extend_from_slice(items);
         }
     }
+    items.len() as u32
 }
 
 impl ScanMemo {
