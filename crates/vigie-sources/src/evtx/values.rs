@@ -223,9 +223,8 @@ fn hex_lower(out: &mut String, value: u64) {
 /// cost 3% of an EVTX hunt's instructions and 7% of its mispredicted
 /// branches; checking for ASCII is a word-at-a-time OR.
 fn push_ascii(out: &mut String, ascii: &[u8]) {
-    if ascii.is_ascii() {
-        // SAFETY: ASCII bytes are valid UTF-8.
-        out.push_str(unsafe { std::str::from_utf8_unchecked(ascii) });
+    if let Some(text) = crate::flatten::ascii(ascii) {
+        out.push_str(text);
     }
 }
 

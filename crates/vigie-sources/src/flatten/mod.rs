@@ -102,12 +102,16 @@ pub(crate) enum Plan {
 /// full UTF-8 validation.
 #[inline]
 pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
-    if bytes.is_ascii() {
-        // SAFETY: ASCII bytes are valid UTF-8.
-        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
-    } else {
-        std::str::from_utf8(bytes).ok()
-    }
+    ascii(bytes).or_else(|| std::str::from_utf8(bytes).ok())
+}
+
+/// `bytes` as text when they are all ASCII (checked a word at a time).
+#[inline]
+pub(crate) fn ascii(bytes: &[u8]) -> Option<&str> {
+    // SAFETY: ASCII bytes are valid UTF-8.
+    bytes
+        .is_ascii()
+        .then(|| unsafe { std::str::from_utf8_unchecked(bytes) })
 }
 
 /// Envelope members whose array holds the records.
