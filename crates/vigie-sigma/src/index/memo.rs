@@ -1,0 +1,207 @@
+//! The scan memo: the literals the last scans of repeated values found.
+
+use std::hash::Hasher;
+
+use rustc_hash::FxHasher;
+
+use super::substrings::Substrings;
+
+/// Values shorter than this are scanned each time: the automaton's own
+/// cost is then little more than hashing and comparing them. (Even a
+/// 30-byte image path costs a few hundred instructions to scan: the
+/// search's setup dominates.)
+const MEMO_MIN: usize = 8;
+/// Longer values are scanned each time, which bounds the memo's memory
+/// (slots × this length).
+const MEMO_MAX: usize = 2048;
+/// Slots of the memo (a power of two).
+const MEMO_SLOTS: usize = 2048;
+
+/// The literals the last scans of long values found, per (automaton,
+/// value).
+/// Logs repeat long values often (a process's call trace, an image's
+/// hashes, a registry path), and scanning costs tens of instructions per
+/// byte where hashing and comparing cost about one: a repeated value then
+/// costs a lookup. Direct-mapped: a slot holds the last scan that hashed
+/// to it. Results depend only on the automaton and the value, so a hit
+/// offers exactly what a scan would.
+#[derive(Default)]
+pub(super) struct ScanMemo {
+    slots: Vec<MemoSlot>,
+    /// The literals of the scan being memoised, before they are sorted
+    /// into their slot.
+    found: Vec<u32>,
+}
+
+/// Bytes of a value kept in its slot itself; a longer one is kept on the
+/// heap.
+const MEMO_INLINE_BYTES: usize = 40;
+/// Literal ids kept in a slot itself; more are kept on the heap.
+const MEMO_INLINE_LITERALS: usize = 4;
+
+/// One memoised scan. Short values (image paths, DLL names) and their few
+/// literals are kept in the slot, two cache lines: the memo is read at
+/// random, and a hit that followed pointers to the value and to the
+/// literals took three cache misses instead of one or two.
+#[repr(align(64))]
+struct MemoSlot {
+    /// The automaton's [`Substrings::id`]; 0 when the slot is empty.
+    owner: u64,
+    hash: u64,
+    /// Length of the value.
+    len: u32,
+    /// Number of literal ids.
+    count: u32,
+    /// The literal ids the scan offered, sorted and without repeats, when
+    /// they fit; else in `more_literals`.
+    literals: [u32; MEMO_INLINE_LITERALS],
+    /// The value when it fits; else in `long_value`.
+    value: [u8; MEMO_INLINE_BYTES],
+    long_value: Vec<u8>,
+    more_literals: Vec<u32>,
+}
+
+impl Default for MemoSlot {
+    fn default() -> Self {
+        MemoSlot {
+            owner: 0,
+            hash: 0,
+            len: 0,
+            count: 0,
+            literals: [0; MEMO_INLINE_LITERALS],
+            value: [0; MEMO_INLINE_BYTES],
+            long_value: Vec::new(),
+            more_literals: Vec::new(),
+        }
+    }
+}
+
+impl MemoSlot {
+    #[inline]
+    fn value(&self) -> &[u8] {
+        kept(self.len, &self.value, &self.long_value)
+    }
+
+    #[inline]
+    fn literals(&self) -> &[u32] {
+        kept(self.count, &self.literals, &self.more_literals)
+    }
+
+    /// Makes the slot hold `owner`'s scan of `value`, which offered the
+    /// literals `found` (sorted, without repeats).
+    fn fill(&mut self, owner: u64, hash: u64, value: &[u8], found: &[u32]) {
+        self.owner = owner;
+        self.hash = hash;
+        self.len = keep(value, &mut self.value, &mut self.long_value);
+        self.count = keep(found, &mut self.literals, &mut self.more_literals);
+    }
+}
+
+/// The `len` items kept by [`keep`]: in the slot's array when they fit,
+/// else on the heap.
+#[inline]
+fn kept<'a, T, const N: usize>(len: u32, inline: &'a [T; N], heap: &'a [T]) -> &'a [T] {
+    let len = len as usize;
+    if len <= N {
+        inline.get(..len).unwrap_or_default()
+    } else {
+        heap
+    }
+}
+
+/// Keeps `items` in `inline` when they fit, else in `heap`; returns their
+/// number, for [`kept`].
+fn keep<T: Copy, const N: usize>(items: &[T], inline: &mut [T; N], heap: &mut Vec<T>) -> u32 {
+    match inline.get_mut(..items.len()) {
+        Some(inline) => inline.copy_from_slice(items),
+        None => {
+            heap.clear();
+            heap.extend_from_slice(items);
+        }
+    }
+    items.len() as u32
+}
+
+impl ScanMemo {
+    /// Offers to `f` the literals of every pattern of `s` occurring in
+    /// `hay`, like [`Substrings::scan`].
+    #[inline]
+    pub(super) fn scan(&mut self, s: &Substrings, hay: &[u8], f: &mut impl FnMut(u32)) {
+        if !(MEMO_MIN..=MEMO_MAX).contains(&hay.len()) {
+            s.scan(hay, f);
+            return;
+        }
+        if self.slots.is_empty() {
+            // Allocated on first use: threads that never meet a long value
+            // (or an index) pay nothing.
+            self.slots.resize_with(MEMO_SLOTS, MemoSlot::default);
+        }
+        let mut hasher = FxHasher::default();
+        hasher.write_u64(s.id);
+        hasher.write(hay);
+        let hash = hasher.finish();
+        // The high half is the better mixed one.
+        let at = (hash >> 32) as usize % self.slots.len();
+        let Some(slot) = self.slots.get_mut(at) else {
+            s.scan(hay, f);
+            return;
+        };
+        if slot.owner != s.id || slot.hash != hash || slot.value() != hay {
+            let found = &mut self.found;
+            found.clear();
+            s.scan(hay, &mut |literal| found.push(literal));
+            found.sort_unstable();
+            found.dedup();
+            slot.fill(s.id, hash, hay, found);
+        }
+        slot.literals().iter().for_each(|&literal| f(literal));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::substrings::tests::{found, sample_values, substrings};
+    use super::*;
+
+    #[test]
+    fn memo_offers_what_a_scan_offers() {
+        // Automata over the same values: a memo slot must never answer for
+        // another one.
+        let a = substrings(&["\\system32\\", "ntdll.dll", ".exe", "powershell", "wow64"]);
+        let b = substrings(&["microsoft", "\\windows\\", "svchost", "kernelbase"]);
+        // Many literals per value: more than a slot keeps in itself.
+        let c = substrings(&["c:", "\\", "windows", "system", "32", "dll", "exe", "x"]);
+        let mut values = vec![
+            "c:\\windows\\system32\\ntdll.dll+9c534|c:\\windows\\system32\\kernelbase.dll"
+                .to_owned(),
+            "c:\\windows\\syswow64\\windowspowershell\\v1.0\\powershell.exe".to_owned(),
+            "c:\\program files\\microsoft office\\root\\office16\\winword.exe".to_owned(),
+            "x".repeat(MEMO_MIN - 1) + ".exe",
+            "x".repeat(MEMO_MAX) + ".exe",
+            // Values that just fit in a slot, and just do not.
+            "x".repeat(MEMO_INLINE_BYTES - 4) + ".exe",
+            "x".repeat(MEMO_INLINE_BYTES - 3) + ".exe",
+        ];
+        let real = sample_values();
+        values.extend(real.iter().cloned());
+        // Each value twice, so that the second meets the first's slot; a
+        // one-slot memo makes every value evict the previous one.
+        for slots in [MEMO_SLOTS, 1] {
+            let mut memo = ScanMemo {
+                slots: (0..slots).map(|_| MemoSlot::default()).collect(),
+                found: Vec::new(),
+            };
+            for v in values.iter().chain(&values) {
+                for s in [&a, &b, &c] {
+                    let want = found(s, v);
+                    let mut got = Vec::new();
+                    memo.scan(s, v.as_bytes(), &mut |r| got.push(r));
+                    got.sort_unstable();
+                    got.dedup();
+                    assert_eq!(got, want, "memo and scan disagree on {v:?}");
+                }
+            }
+        }
+        eprintln!("{} real values compared", real.len());
+    }
+}
