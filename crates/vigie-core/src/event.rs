@@ -5,14 +5,12 @@ use std::sync::Arc;
 
 use crate::fields::{FieldId, FieldNames, SpellingCache};
 use crate::fold;
+use crate::position_keys::PositionKeys;
 
 use crate::time::Timestamp;
 
 /// Keys remembered per event buffer beyond their position.
 const KEY_CACHE_CAP: usize = 4096;
-/// A position's cached key gives its memory back when it held a longer
-/// one than this and the next is shorter.
-const MAX_KEPT_KEY: usize = 256;
 
 /// The JSON type a value had in its source (text formats give `Str`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +83,36 @@ fn new_key_stamp() -> u64 {
     NEXT_KEY_STAMP.fetch_add(1, Ordering::Relaxed)
 }
 
+/// Stamps an event buffer takes from [`NEXT_KEY_STAMP`] at a time: a
+/// record whose keys changed positions took one atomic add per key, a
+/// locked instruction of some twenty cycles.
+const STAMP_BLOCK: u64 = 1024;
+
+/// An event buffer's block of key stamps. A clone starts without one, so
+/// that two buffers never hand out the same stamp.
+#[derive(Debug, Default)]
+struct StampBlock(std::ops::Range<u64>);
+
+impl Clone for StampBlock {
+    fn clone(&self) -> Self {
+        StampBlock::default()
+    }
+}
+
+impl StampBlock {
+    #[inline]
+    fn take(&mut self) -> u64 {
+        match self.0.next() {
+            Some(stamp) => stamp,
+            None => {
+                let start = NEXT_KEY_STAMP.fetch_add(STAMP_BLOCK, Ordering::Relaxed);
+                self.0 = start + 1..start + STAMP_BLOCK;
+                start
+            }
+        }
+    }
+}
+
 /// A field key known before the records that use it (a compiled EVTX
 /// template's), for [`Event::push_preset`]: it carries a key stamp of its
 /// own, taken once, so that an event recognises it by number.
@@ -145,11 +173,10 @@ pub struct Event {
     /// under an alias (Security 4688's `NewProcessName` as `Image`).
     entries: Vec<(u32, u32)>,
     touched: Vec<FieldId>,
-    /// Field keys by position, kept across records with their ids: records
-    /// of one input repeat their keys, mostly in the same order, so a key
-    /// is usually compared once and neither hashed nor copied. The third
-    /// member is the key's stamp ([`Event::key_stamp`]).
-    keys: Vec<(String, u32, u64)>,
+    /// Field keys by position, with their ids and stamps
+    /// ([`Event::key_stamp`]).
+    keys: PositionKeys,
+    stamps: StampBlock,
     /// Ids of keys seen at another position, by exact spelling (bounded:
     /// hostile input may use a new key in every record).
     seen: SpellingCache<u32>,
@@ -176,7 +203,8 @@ impl Event {
             slots,
             entries: Vec::new(),
             touched: Vec::new(),
-            keys: Vec::new(),
+            keys: PositionKeys::default(),
+            stamps: StampBlock::default(),
             seen: SpellingCache::new(KEY_CACHE_CAP),
             generation: next_generation(),
             kind: EventKind::Generic,
@@ -295,7 +323,7 @@ impl Event {
     /// is the same spelling (stamps are never reused), so its id stands.
     #[inline]
     fn preset_key_id(&mut self, index: usize, key: &PresetKey) -> u32 {
-        if let Some(&(_, id, stamp)) = self.keys.get(index) {
+        if let Some((id, stamp)) = self.keys.id_and_stamp(index) {
             if stamp == key.stamp {
                 return id;
             }
@@ -321,14 +349,13 @@ impl Event {
     /// NONE), from the caches when the key was seen before.
     #[inline]
     fn key_id(&mut self, index: usize, key: &str) -> u32 {
-        if let Some((cached, id, _)) = self.keys.get(index) {
-            if cached == key {
-                return *id;
-            }
+        if let Some(id) = self.keys.id_if(index, key) {
+            return id;
         }
         let id = self.resolve(key);
         // Only a changed spelling takes a new stamp.
-        self.remember_key(index, key, id, new_key_stamp());
+        let stamp = self.stamps.take();
+        self.remember_key(index, key, id, stamp);
         id
     }
 
@@ -343,20 +370,7 @@ impl Event {
     /// Caches `key`, its id and its stamp as the key of field `index`.
     #[inline]
     fn remember_key(&mut self, index: usize, key: &str, id: u32, stamp: u64) {
-        match self.keys.get_mut(index) {
-            Some(slot) => {
-                if slot.0.capacity() > MAX_KEPT_KEY && key.len() <= MAX_KEPT_KEY {
-                    // A huge key once at this position is not held on to:
-                    // hostile records could leave one at every position.
-                    slot.0 = String::new();
-                }
-                slot.0.clear();
-                slot.0.push_str(key);
-                slot.1 = id;
-                slot.2 = stamp;
-            }
-            None => self.keys.push((key.to_owned(), id, stamp)),
-        }
+        self.keys.remember(index, key, id, stamp);
     }
 
     /// Makes field `index` reachable under `alias` too, unless the event
@@ -396,7 +410,7 @@ impl Event {
     }
 
     fn key_text(&self, index: usize) -> &str {
-        self.keys.get(index).map_or("", |(k, _, _)| k.as_str())
+        self.keys.text(index)
     }
 
     // Inlined: every value read by a detector goes through here.
@@ -458,7 +472,7 @@ impl Event {
     #[inline]
     pub fn key_stamps(&self) -> impl Iterator<Item = u64> + '_ {
         let n = self.fields.len();
-        self.keys.get(..n).unwrap_or(&[]).iter().map(|k| k.2)
+        self.keys.stamps(n)
     }
 
     /// The names-table id of the key of field `index`, if the table has
@@ -496,7 +510,7 @@ impl Event {
         if index >= self.fields.len() {
             return 0;
         }
-        self.keys.get(index).map_or(0, |k| k.2)
+        self.keys.id_and_stamp(index).map_or(0, |(_, stamp)| stamp)
     }
 
     /// The value of field `index` (as returned by [`Event::push`]).
@@ -708,7 +722,7 @@ mod tests {
         ev.clear();
         ev.push("EventID", "1", ValueKind::Num);
         assert_eq!(ev.key_at(0), Some("EventID"));
-        assert!(ev.keys[0].0.capacity() <= MAX_KEPT_KEY);
+        assert!(ev.keys.held(0) <= 256);
     }
 
     #[test]

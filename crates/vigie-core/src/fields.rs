@@ -180,14 +180,20 @@ const MAX_CACHED_NAME: usize = 256;
 /// longer than 256 bytes, the derivation just runs every time.
 #[derive(Clone, Debug)]
 pub struct SpellingCache<V> {
-    map: rustc_hash::FxHashMap<Box<str>, V>,
+    /// Per name: where it is in `spellings` (start, length), and its value.
+    /// The names are end to end in one buffer rather than each boxed, so
+    /// that the few dozen a log uses share a few cache lines: a lookup
+    /// compares against them, and scattered boxes were a cold line each.
+    map: HashTable<(u32, u32, V)>,
+    spellings: String,
     cap: usize,
 }
 
 impl<V: Copy> SpellingCache<V> {
     pub fn new(cap: usize) -> Self {
         SpellingCache {
-            map: Default::default(),
+            map: HashTable::new(),
+            spellings: String::new(),
             cap,
         }
     }
@@ -195,14 +201,69 @@ impl<V: Copy> SpellingCache<V> {
     /// The value for `name`, derived by `derive` the first time.
     #[inline]
     pub fn get_or_insert_with(&mut self, name: &str, derive: impl FnOnce() -> V) -> V {
-        if let Some(v) = self.map.get(name) {
-            return *v;
+        let hash = spelling_hash(name);
+        let spellings = self.spellings.as_bytes();
+        let spelling = |&(start, len, _): &(u32, u32, V)| {
+            spellings
+                .get(start as usize..start as usize + len as usize)
+                .unwrap_or_default()
+        };
+        if let Some(&(_, _, v)) = self
+            .map
+            .find(hash, |entry| same_text(spelling(entry), name.as_bytes()))
+        {
+            return v;
         }
         let v = derive();
         if self.map.len() < self.cap && name.len() <= MAX_CACHED_NAME {
-            self.map.insert(name.into(), v);
+            let start = self.spellings.len() as u32;
+            self.spellings.push_str(name);
+            let spellings = &self.spellings;
+            self.map
+                .insert_unique(hash, (start, name.len() as u32, v), |&(start, len, _)| {
+                    spelling_hash(
+                        spellings
+                            .get(start as usize..start as usize + len as usize)
+                            .unwrap_or_default(),
+                    )
+                });
         }
         v
+    }
+}
+
+#[inline]
+fn spelling_hash(name: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(name.as_bytes());
+    hasher.finish()
+}
+
+/// Whether `a` and `b` are the same bytes. Keys are short: up to sixteen
+/// bytes are compared as two (overlapping) words inline, where `==` on
+/// slices calls `memcmp`, whose call and size dispatch cost more than the
+/// comparison. Longer ones go to `==`.
+#[inline(always)]
+pub(crate) fn same_text(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let len = a.len();
+    let word = |s: &[u8], at: usize| -> u64 {
+        s.get(at..at + 8)
+            .and_then(|w| w.try_into().ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    let half = |s: &[u8], at: usize| -> u32 {
+        s.get(at..at + 4)
+            .and_then(|w| w.try_into().ok())
+            .map_or(0, u32::from_le_bytes)
+    };
+    match len {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, len - 8) == word(b, len - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, len - 4) == half(b, len - 4),
+        // Shorter ones are few bytes; longer ones are rare.
+        _ => a == b,
     }
 }
 
@@ -234,6 +295,26 @@ mod tests {
         // "Image" once, the long name each time.
         assert_eq!(derived, 3);
         assert_eq!(cache.map.len(), 1);
+    }
+
+    #[test]
+    fn same_text_is_byte_equality() {
+        let mut random = crate::test_rng::XorShift(0x5eed_cafe);
+        // Every length around the word boundaries, equal and differing in
+        // each position.
+        for len in 0..40 {
+            let a: Vec<u8> = (0..len).map(|_| b"ab"[random.below(2)]).collect();
+            assert!(same_text(&a, &a.clone()));
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 1 << random.below(8);
+                assert!(!same_text(&a, &b), "{a:?} {b:?}");
+            }
+            let mut longer = a.clone();
+            longer.push(b'a');
+            assert!(!same_text(&a, &longer));
+            assert!(!same_text(&longer, &a));
+        }
     }
 
     #[test]

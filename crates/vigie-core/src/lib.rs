@@ -18,6 +18,7 @@ mod event;
 mod event_json;
 mod fields;
 mod fold;
+mod position_keys;
 mod stateful;
 /// Test support shared with the other crates' tests and examples
 /// (feature `test-rng`, enabled by their dev-dependencies only).
