@@ -722,7 +722,7 @@ mod tests {
         ev.clear();
         ev.push("EventID", "1", ValueKind::Num);
         assert_eq!(ev.key_at(0), Some("EventID"));
-        assert!(ev.keys.held(0) <= 256);
+        assert!(ev.keys.held(0) <= crate::position_keys::MAX_KEPT_KEY);
     }
 
     #[test]

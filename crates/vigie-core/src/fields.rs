@@ -201,41 +201,41 @@ impl<V: Copy> SpellingCache<V> {
     /// The value for `name`, derived by `derive` the first time.
     #[inline]
     pub fn get_or_insert_with(&mut self, name: &str, derive: impl FnOnce() -> V) -> V {
-        let hash = spelling_hash(name);
+        let hash = spelling_hash(name.as_bytes());
         let spellings = self.spellings.as_bytes();
-        let spelling = |&(start, len, _): &(u32, u32, V)| {
-            spellings
-                .get(start as usize..start as usize + len as usize)
-                .unwrap_or_default()
-        };
-        if let Some(&(_, _, v)) = self
-            .map
-            .find(hash, |entry| same_text(spelling(entry), name.as_bytes()))
-        {
+        if let Some(&(_, _, v)) = self.map.find(hash, |&(start, len, _)| {
+            same_text(spelling(spellings, start, len), name.as_bytes())
+        }) {
             return v;
         }
         let v = derive();
         if self.map.len() < self.cap && name.len() <= MAX_CACHED_NAME {
             let start = self.spellings.len() as u32;
             self.spellings.push_str(name);
-            let spellings = &self.spellings;
+            let spellings = self.spellings.as_bytes();
             self.map
                 .insert_unique(hash, (start, name.len() as u32, v), |&(start, len, _)| {
-                    spelling_hash(
-                        spellings
-                            .get(start as usize..start as usize + len as usize)
-                            .unwrap_or_default(),
-                    )
+                    spelling_hash(spelling(spellings, start, len))
                 });
         }
         v
     }
 }
 
+/// The name of a [`SpellingCache`] entry: `len` bytes of `spellings` from
+/// `start`.
 #[inline]
-fn spelling_hash(name: &str) -> u64 {
+fn spelling(spellings: &[u8], start: u32, len: u32) -> &[u8] {
+    let start = start as usize;
+    spellings
+        .get(start..start + len as usize)
+        .unwrap_or_default()
+}
+
+#[inline]
+fn spelling_hash(name: &[u8]) -> u64 {
     let mut hasher = FxHasher::default();
-    hasher.write(name.as_bytes());
+    hasher.write(name);
     hasher.finish()
 }
 

@@ -15,7 +15,7 @@ const INLINE_KEY: usize = 44;
 /// A long key's string is given back when a key of at most this many bytes
 /// replaces it: hostile records could otherwise leave a huge key at every
 /// position.
-const MAX_KEPT_KEY: usize = 256;
+pub(crate) const MAX_KEPT_KEY: usize = 256;
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PositionKeys {
