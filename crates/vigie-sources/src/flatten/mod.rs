@@ -180,7 +180,13 @@ impl Record {
     /// path): the event looked the key's id up when it was pushed.
     #[inline]
     fn top_slot(&self, index: usize) -> Option<usize> {
-        self.slots.get(self.ev.key_id_at(index), &self.path)
+        self.top_slot_of(index, &self.path)
+    }
+
+    /// [`Record::top_slot`] for a field pushed under `key`, not the path.
+    #[inline]
+    fn top_slot_of(&self, index: usize, key: &str) -> Option<usize> {
+        self.slots.get(self.ev.key_id_at(index), key)
     }
 
     fn reset(&mut self) {
@@ -191,14 +197,40 @@ impl Record {
     }
 
     fn push<E: de::Error>(&mut self, text: &str, kind: ValueKind) -> Result<usize, E> {
-        self.used = self.used.saturating_add(self.path.len() + text.len() + 32);
+        self.count(self.path.len() + text.len())?;
+        Ok(self.ev.push(&self.path, text, kind))
+    }
+
+    /// [`Record::push`] under `key` instead of the path.
+    #[inline]
+    fn push_under<E: de::Error>(
+        &mut self,
+        key: &str,
+        text: &str,
+        kind: ValueKind,
+    ) -> Result<usize, E> {
+        self.count(key.len() + text.len())?;
+        Ok(self.ev.push(key, text, kind))
+    }
+
+    /// Counts a field of `bytes` (key and value) against the cap.
+    #[inline]
+    fn count<E: de::Error>(&mut self, bytes: usize) -> Result<(), E> {
+        self.used = self.used.saturating_add(bytes + 32);
         if self.used > self.cap {
             return Err(E::custom(format_args!(
                 "record too large once flattened (over {} bytes of fields)",
                 self.cap
             )));
         }
-        Ok(self.ev.push(&self.path, text, kind))
+        Ok(())
+    }
+
+    /// Sets the path to `key`.
+    #[inline]
+    fn set_path(&mut self, key: &str) {
+        self.path.clear();
+        self.path.push_str(key);
     }
 
     /// Sets the path of the value of `key`, a child of the path's first
@@ -305,6 +337,7 @@ impl Flattener {
         ValueSeed {
             cx: &mut cx,
             mode: Mode::Root,
+            key: None,
         }
         .deserialize(de)?;
         let (emitted, skipped, top_array) = cx
@@ -467,6 +500,7 @@ impl Nested {
             ValueSeed {
                 cx: &mut cx,
                 mode: Mode::Generic,
+                key: None,
             }
             .deserialize(&mut de)?;
             de.end()
@@ -508,6 +542,31 @@ mod tests {
             .iter()
             .map(|(k, v, _)| (k.as_str(), v.as_str()))
             .collect()
+    }
+
+    /// Top-level scalars are pushed under their key without setting the
+    /// path: objects, arrays, floats and escaped keys between them still
+    /// get theirs.
+    #[test]
+    fn top_level_scalars_and_objects_alternate() {
+        let events = flat(
+            r#"{"s":"1","o":{"k":2},"f":1.5,"t":true,"a":[3],"u":null,"k\u0065y":"v","m":{"x":"y"},"last":7}"#,
+        );
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            pairs(&events[0]),
+            vec![
+                ("s", "1"),
+                ("o.k", "2"),
+                ("f", "1.5"),
+                ("t", "true"),
+                ("a", "3"),
+                ("u", ""),
+                ("key", "v"),
+                ("m.x", "y"),
+                ("last", "7"),
+            ]
+        );
     }
 
     #[test]

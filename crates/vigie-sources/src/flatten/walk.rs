@@ -47,6 +47,25 @@ impl Cx<'_> {
         }
     }
 
+    /// [`Cx::scalar`] of a top-level value in `Mode::Top`, under `key`
+    /// (the path was not set to it).
+    #[inline]
+    fn top_scalar<E: de::Error>(
+        &mut self,
+        key: &str,
+        text: &str,
+        kind: ValueKind,
+    ) -> Result<(), E> {
+        let rec = &mut *self.rec;
+        let index = rec.push_under(key, text, kind)?;
+        if kind != ValueKind::Null {
+            if let Some(slot) = rec.top_slot_of(index, key) {
+                rec.st.note(slot, index, text);
+            }
+        }
+        Ok(())
+    }
+
     #[inline(never)]
     fn other_scalar<E: de::Error>(
         &mut self,
@@ -97,17 +116,30 @@ impl Cx<'_> {
         let mut first = true;
         while let Some(key) = map.next_key_seed(KeySeed(&mut self.rec.key))? {
             let rec = &mut *self.rec;
-            let key = match key {
-                Key::Borrowed(key) => key,
-                Key::Buffered => rec.key.as_str(),
+            let (child, key) = match key {
+                Key::Borrowed(key) => {
+                    let child = root_child(key, first, can_split);
+                    // A plain member's scalar is pushed under the key as
+                    // it is; the path is set only for other values.
+                    if child == Mode::Top {
+                        (child, Some(key))
+                    } else {
+                        rec.set_path(key);
+                        (child, None)
+                    }
+                }
+                Key::Buffered => {
+                    let child = root_child(&rec.key, first, can_split);
+                    rec.path.clear();
+                    rec.path.push_str(&rec.key);
+                    (child, None)
+                }
             };
-            let child = root_child(key, first, can_split);
             first = false;
-            rec.path.clear();
-            rec.path.push_str(key);
             map.next_value_seed(ValueSeed {
                 cx: &mut *self,
                 mode: child,
+                key,
             })?;
         }
         Ok(())
@@ -137,6 +169,7 @@ impl Cx<'_> {
             map.next_value_seed(ValueSeed {
                 cx: &mut *self,
                 mode: Mode::Generic,
+                key: None,
             })?;
         }
         // Leave the path as an empty object left it before.
@@ -189,6 +222,7 @@ impl Cx<'_> {
                     map.next_value_seed(ValueSeed {
                         cx: &mut *self,
                         mode: child,
+                        key: None,
                     })?;
                 }
             }
@@ -229,6 +263,7 @@ impl Cx<'_> {
             let seed = ValueSeed {
                 cx: &mut *self,
                 mode,
+                key: None,
             };
             if seq.next_element_seed(seed)?.is_none() {
                 return Ok(());
@@ -324,19 +359,43 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
 }
 
 /// Reads any value at the current path, in a mode.
-pub(super) struct ValueSeed<'c, 'a> {
+pub(super) struct ValueSeed<'c, 'a, 'k> {
     pub(super) cx: &'c mut Cx<'a>,
     pub(super) mode: Mode,
+    /// A record's top-level key, when the path has not been set to it: a
+    /// scalar (nearly every top-level value) is pushed under the key
+    /// itself, without copying it into the path first.
+    pub(super) key: Option<&'k str>,
 }
 
-impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
+impl<'c, 'a> ValueSeed<'c, 'a, '_> {
+    /// Pushes a scalar, under the key when the seed has one.
+    #[inline]
+    fn scalar<E: de::Error>(self, text: &str, kind: ValueKind) -> Result<(), E> {
+        match self.key {
+            Some(key) => self.cx.top_scalar(key, text, kind),
+            None => self.cx.scalar(self.mode, text, kind),
+        }
+    }
+
+    /// The context, with the path set to the key when the seed has one
+    /// (for a value that is not a scalar).
+    fn at_path(self) -> (&'c mut Cx<'a>, Mode) {
+        if let Some(key) = self.key {
+            self.cx.rec.set_path(key);
+        }
+        (self.cx, self.mode)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
         de.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
+impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -345,33 +404,34 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
         let text = if v { "true" } else { "false" };
-        self.cx.scalar(self.mode, text, ValueKind::Bool)
+        self.scalar(text, ValueKind::Bool)
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
         let mut buf = [0u8; 20];
         let text = integer(&mut buf, v.unsigned_abs(), v < 0);
-        self.cx.scalar(self.mode, text, ValueKind::Num)
+        self.scalar(text, ValueKind::Num)
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
         let mut buf = [0u8; 20];
         let text = integer(&mut buf, v, false);
-        self.cx.scalar(self.mode, text, ValueKind::Num)
+        self.scalar(text, ValueKind::Num)
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
         // Debug is the shortest text that reads back as the same float and
         // keeps a `.0` on whole numbers, like serde_json's own output.
-        number(self.cx, self.mode, format_args!("{v:?}"))
+        let (cx, mode) = self.at_path();
+        number(cx, mode, format_args!("{v:?}"))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.cx.scalar(self.mode, v, ValueKind::Str)
+        self.scalar(v, ValueKind::Str)
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.cx.scalar(self.mode, "", ValueKind::Null)
+        self.scalar("", ValueKind::Null)
     }
 
     fn visit_none<E: de::Error>(self) -> Result<(), E> {
@@ -383,11 +443,13 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        self.cx.walk_map(self.mode, map)
+        let (cx, mode) = self.at_path();
+        cx.walk_map(mode, map)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        self.cx.walk_seq(self.mode, seq)
+        let (cx, mode) = self.at_path();
+        cx.walk_seq(mode, seq)
     }
 }
 
