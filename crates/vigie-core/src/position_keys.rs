@@ -34,29 +34,31 @@ struct KeySlot {
 }
 
 impl PositionKeys {
+    /// The slot of position `index` and its key's bytes: in the slot, or
+    /// in the position's string when longer.
+    #[inline]
+    fn cached(&self, index: usize) -> Option<(&KeySlot, &[u8])> {
+        let slot = self.slots.get(index)?;
+        let bytes = match slot.inline.get(..slot.len as usize) {
+            Some(bytes) => bytes,
+            None => self.long.get(index)?.as_bytes(),
+        };
+        Some((slot, bytes))
+    }
+
     /// The key of position `index`.
     #[inline]
     pub(crate) fn text(&self, index: usize) -> &str {
-        let Some(slot) = self.slots.get(index) else {
-            return "";
-        };
-        let len = slot.len as usize;
-        match slot.inline.get(..len) {
+        self.cached(index)
             // Stored from a `&str`: the check cannot fail.
-            Some(bytes) => std::str::from_utf8(bytes).unwrap_or(""),
-            None => self.long.get(index).map_or("", String::as_str),
-        }
+            .and_then(|(_, bytes)| std::str::from_utf8(bytes).ok())
+            .unwrap_or("")
     }
 
     /// The id cached at `index` when its key is `key`.
     #[inline]
     pub(crate) fn id_if(&self, index: usize, key: &str) -> Option<u32> {
-        let slot = self.slots.get(index)?;
-        let len = slot.len as usize;
-        let cached = match slot.inline.get(..len) {
-            Some(bytes) => bytes,
-            None => self.long.get(index)?.as_bytes(),
-        };
+        let (slot, cached) = self.cached(index)?;
         same_text(cached, key.as_bytes()).then_some(slot.id)
     }
 

@@ -176,17 +176,19 @@ impl Record {
         }
     }
 
-    /// The Windows slot of the top-level key of field `index` (the current
-    /// path): the event looked the key's id up when it was pushed.
+    /// Notes the value of top-level field `index` in its Windows slot, if
+    /// its key has one. The key is `key`, or the current path for `None`;
+    /// the event looked the key's id up when it was pushed.
     #[inline]
-    fn top_slot(&self, index: usize) -> Option<usize> {
-        self.top_slot_of(index, &self.path)
-    }
-
-    /// [`Record::top_slot`] for a field pushed under `key`, not the path.
-    #[inline]
-    fn top_slot_of(&self, index: usize, key: &str) -> Option<usize> {
-        self.slots.get(self.ev.key_id_at(index), key)
+    fn note_top(&mut self, index: usize, key: Option<&str>, text: &str, kind: ValueKind) {
+        if kind == ValueKind::Null {
+            return;
+        }
+        let id = self.ev.key_id_at(index);
+        let slot = self.slots.get(id, key.unwrap_or(&self.path));
+        if let Some(slot) = slot {
+            self.st.note(slot, index, text);
+        }
     }
 
     fn reset(&mut self) {

@@ -36,11 +36,7 @@ impl Cx<'_> {
             Mode::Generic => rec.push(text, kind).map(drop),
             Mode::Top | Mode::Envelope => {
                 let index = rec.push(text, kind)?;
-                if kind != ValueKind::Null {
-                    if let Some(slot) = rec.top_slot(index) {
-                        rec.st.note(slot, index, text);
-                    }
-                }
+                rec.note_top(index, None, text, kind);
                 Ok(())
             }
             _ => self.other_scalar(mode, text, kind),
@@ -58,11 +54,7 @@ impl Cx<'_> {
     ) -> Result<(), E> {
         let rec = &mut *self.rec;
         let index = rec.push_under(key, text, kind)?;
-        if kind != ValueKind::Null {
-            if let Some(slot) = rec.top_slot_of(index, key) {
-                rec.st.note(slot, index, text);
-            }
-        }
+        rec.note_top(index, Some(key), text, kind);
         Ok(())
     }
 
