@@ -17,6 +17,7 @@
 //! they negate holds (a *veto*: `not Image|endswith: '.exe'` rules the
 //! rule out for every `.exe`).
 
+mod cover;
 mod memo;
 mod substrings;
 

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustc_hash::FxHashMap;
 
+use super::cover::Cover;
 use crate::gram_set::GramSet;
 
 /// The literals of one field, searched within its values.
@@ -26,6 +27,9 @@ enum Finder {
         /// longest pattern at each start, and the patterns inside it are
         /// implied.
         implied: Vec<Vec<u32>>,
+        /// Needles one of which every pattern contains, when a few do: a
+        /// value with none of them holds no pattern.
+        cover: Option<Cover>,
     },
     /// More: an automaton's states would no longer fit the caches.
     Grams(Box<GramSet>),
@@ -100,6 +104,7 @@ impl Substrings {
         Ok(Finder::Automaton {
             automaton,
             implied: implied_by_pattern,
+            cover: Cover::build(&patterns),
         })
     }
 
@@ -109,7 +114,16 @@ impl Substrings {
     pub(super) fn scan(&self, hay: &[u8], f: &mut impl FnMut(u32)) {
         let (automaton, implied) = match &self.finder {
             Finder::Grams(grams) => return grams.scan(hay, f),
-            Finder::Automaton { automaton, implied } => (automaton, implied),
+            Finder::Automaton {
+                automaton,
+                implied,
+                cover,
+            } => {
+                if cover.as_ref().is_some_and(|c| !c.any_in(hay)) {
+                    return;
+                }
+                (automaton, implied)
+            }
         };
         let mut at = 0;
         // Every start of a match, each with its longest pattern: any
@@ -256,6 +270,54 @@ pub(super) mod tests {
             assert_eq!(found(&s, v), want, "on {v:?}");
         }
         eprintln!("{} literals, {} values compared", refs.len(), values.len());
+    }
+
+    /// Sets with a needle cover (the mimikatz keywords; three command
+    /// words) against a plain substring search, on real values and on
+    /// values holding needles with and without literals.
+    #[test]
+    fn covered_sets_find_what_values_contain() {
+        let mimikatz = [
+            "dpapi::masterkey",
+            "eo.oe.kiwi",
+            "event::clear",
+            "gentilkiwi.com",
+            "kerberos::golden",
+            "lsadump::",
+            "mimidrv.sys",
+            "\\mimilib.dll",
+            "sekurlsa::",
+        ];
+        let words = ["powershell", "whoami", "cmd.exe"];
+        let mut values = sample_values();
+        values.extend(
+            [
+                "fe80::1 and ::1",
+                "kiwi",
+                "c:\\mimi\\",
+                "sekurlsa::logonpasswords",
+                "x lsadump::sam",
+                "c:\\windows\\mimilib.dll",
+                "gentilkiwi.com/mimikatz",
+                "power",
+                "powershell.exe -c whoami",
+                "",
+            ]
+            .map(str::to_owned),
+        );
+        for set in [&mimikatz[..], &words] {
+            let s = substrings(set);
+            assert!(
+                matches!(s.finder, Finder::Automaton { cover: Some(_), .. }),
+                "{set:?} has a cover"
+            );
+            for v in &values {
+                let want: Vec<u32> = (0..set.len() as u32)
+                    .filter(|&i| v.contains(set[i as usize]))
+                    .collect();
+                assert_eq!(found(&s, v), want, "on {v:?}");
+            }
+        }
     }
 
     #[test]
