@@ -12,6 +12,8 @@ use crate::gram_set::GramSet;
 /// The literals of one field, searched within its values.
 pub(super) struct Substrings {
     finder: Finder,
+    /// No literal holds a newline: an occurrence lies within one line.
+    lines_apart: bool,
     /// Names this set in the per-thread [`ScanMemo`]s: unique among all
     /// sets built by the process, never 0 (an empty memo slot).
     pub(super) id: u64,
@@ -52,6 +54,7 @@ static NEXT_SUBSTRINGS_ID: AtomicU64 = AtomicU64::new(1);
 impl Substrings {
     pub(super) fn build(literals: Vec<(Vec<u8>, Vec<u32>)>) -> Result<Substrings, Vec<u32>> {
         let total: usize = literals.iter().map(|(l, _)| l.len()).sum();
+        let lines_apart = !literals.iter().any(|(l, _)| l.contains(&b'\n'));
         let finder = if total <= DFA_MAX_BYTES {
             Self::automaton(&literals)?
         } else {
@@ -59,6 +62,7 @@ impl Substrings {
         };
         Ok(Substrings {
             finder,
+            lines_apart,
             id: NEXT_SUBSTRINGS_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
@@ -106,6 +110,12 @@ impl Substrings {
             implied: implied_by_pattern,
             cover: Cover::build(&patterns),
         })
+    }
+
+    /// Whether no literal holds a newline.
+    #[inline]
+    pub(super) fn lines_apart(&self) -> bool {
+        self.lines_apart
     }
 
     /// Calls `f` with the literal ids of every pattern that occurs in `hay`
