@@ -46,7 +46,13 @@ const MEMO_INLINE_LITERALS: usize = 4;
 /// literals are kept in the slot, two cache lines: the memo is read at
 /// random, and a hit that followed pointers to the value and to the
 /// literals took three cache misses instead of one or two.
-#[repr(align(64))]
+///
+/// Laid out in that order (`repr(C)`) so that the first line holds what
+/// every lookup reads: the owner, the hash, the lengths and a short value.
+/// A lookup that meets another value, and a hit on a short value that
+/// holds no literal (most hits), read that line only; left to the
+/// compiler, the vectors' headers came first and every lookup read both.
+#[repr(C, align(64))]
 struct MemoSlot {
     /// The automaton's [`Substrings::id`]; 0 when the slot is empty.
     owner: u64,
@@ -55,14 +61,17 @@ struct MemoSlot {
     len: u32,
     /// Number of literal ids.
     count: u32,
+    /// The value when it fits; else in `long_value`.
+    value: [u8; MEMO_INLINE_BYTES],
     /// The literal ids the scan offered, sorted and without repeats, when
     /// they fit; else in `more_literals`.
     literals: [u32; MEMO_INLINE_LITERALS],
-    /// The value when it fits; else in `long_value`.
-    value: [u8; MEMO_INLINE_BYTES],
     long_value: Vec<u8>,
     more_literals: Vec<u32>,
 }
+
+/// The fields every lookup reads fill the slot's first cache line.
+const _: () = assert!(std::mem::offset_of!(MemoSlot, literals) == 64);
 
 impl Default for MemoSlot {
     fn default() -> Self {
