@@ -352,6 +352,11 @@ impl Event {
         if let Some(id) = self.keys.id_if(index, key) {
             return id;
         }
+        // The key this position held before (records of two shapes
+        // alternating) keeps its stamp: same spelling, same stamp.
+        if let Some(id) = self.keys.promote_if(index, key) {
+            return id;
+        }
         let id = self.resolve(key);
         // Only a changed spelling takes a new stamp.
         let stamp = self.stamps.take();
