@@ -85,24 +85,18 @@ impl PositionKeys {
     /// its id. The current key becomes the one before.
     #[inline]
     pub(crate) fn promote_if(&mut self, index: usize, key: &str) -> Option<u32> {
-        let pair = self.slots.get_mut(index)?;
-        let [current, before] = pair;
+        let [current, before] = self.slots.get_mut(index)?;
         let kept = before.inline.get(..before.len as usize)?;
         if !same_text(kept, key.as_bytes()) {
             return None;
         }
         let id = before.id;
-        // A long current key (its bytes are in `long`) is not kept, and
-        // its string is given back if huge, as `remember` does.
-        let demoted = (current.len as usize <= INLINE_KEY).then_some(*current);
-        *current = *before;
-        *before = demoted.unwrap_or(EMPTY_SLOT);
-        if demoted.is_none() {
-            if let Some(long) = self.long.get_mut(index) {
-                if long.capacity() > MAX_KEPT_KEY {
-                    *long = String::new();
-                }
-            }
+        // A long current key (its bytes are in `long`) is not kept.
+        let current_is_long = current.len as usize > INLINE_KEY;
+        let was = std::mem::replace(current, *before);
+        *before = if current_is_long { EMPTY_SLOT } else { was };
+        if current_is_long {
+            self.give_back_long(index);
         }
         Some(id)
     }
@@ -126,11 +120,7 @@ impl PositionKeys {
     #[inline]
     pub(crate) fn remember(&mut self, index: usize, key: &str, id: u32, stamp: u64) {
         if key.len() <= MAX_KEPT_KEY {
-            if let Some(long) = self.long.get_mut(index) {
-                if long.capacity() > MAX_KEPT_KEY {
-                    *long = String::new();
-                }
-            }
+            self.give_back_long(index);
         }
         if self.slots.len() <= index {
             self.slots.resize(index + 1, [EMPTY_SLOT; 2]);
@@ -155,6 +145,17 @@ impl PositionKeys {
                     long.clear();
                     long.push_str(key);
                 }
+            }
+        }
+    }
+
+    /// Gives back position `index`'s long-key string when it holds more
+    /// than [`MAX_KEPT_KEY`] bytes, once a shorter key has replaced it:
+    /// hostile records could otherwise leave a huge key at every position.
+    fn give_back_long(&mut self, index: usize) {
+        if let Some(long) = self.long.get_mut(index) {
+            if long.capacity() > MAX_KEPT_KEY {
+                *long = String::new();
             }
         }
     }
