@@ -7,25 +7,16 @@
 #   scripts/bench-hunt.sh [THREADS...]      (default: 1 2)
 #
 # Needs ../shared/data. The corpus is written to ${BENCH_DIR:-/tmp/vigie-bench}.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-shared=../shared/data
-if [ ! -d "$shared" ]; then
-    echo "skipping: $shared not found" >&2
-    exit 0
-fi
+source "$(dirname "$0")/common.sh"
 threads=("${@:-1 2}")
 [ $# -eq 0 ] && threads=(1 2)
-bench=${BENCH_DIR:-/tmp/vigie-bench}
-mkdir -p "$bench"
 
 cargo build --release -q -p vigie-cli -p vigie-sources --examples --bins
 vigie=${CARGO_TARGET_DIR:-target}/release/vigie
 
 corpus=$bench/windows-1gb.jsonl
 if [ ! -s "$corpus" ]; then
-    one=$bench/otrf-once.jsonl
-    find "$shared/jsonl" -name '*.json' -print0 | sort -z | xargs -0 cat > "$one"
+    one=$(otrf_once)
     : > "$corpus"
     while [ "$(stat -c %s "$corpus")" -lt 1000000000 ]; do cat "$one" >> "$corpus"; done
 fi

@@ -8,20 +8,13 @@
 #   scripts/steady-state-costs.sh [VIGIE_BINARY]
 #
 # Needs valgrind and ../shared/data; takes about five minutes on two cores.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-shared=../shared/data
-if [ ! -d "$shared" ]; then
-    echo "skipping: $shared not found" >&2
-    exit 0
-fi
+source "$(dirname "$0")/common.sh"
 vigie=${1:-${CARGO_TARGET_DIR:-target}/release/vigie}
-work=${BENCH_DIR:-/tmp/vigie-bench}/steady
+work=$bench/steady
 mkdir -p "$work"
-once=$work/once.jsonl
+once=$(otrf_once)
 twice=$work/twice.jsonl
 if [ ! -s "$twice" ]; then
-    find "$shared/jsonl" -name '*.json' -print0 | sort -z | xargs -0 cat > "$once"
     cat "$once" "$once" > "$twice"
 fi
 events=$(grep -c '' "$once")
