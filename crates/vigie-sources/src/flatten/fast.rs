@@ -360,10 +360,13 @@ fn run_end(bytes: &[u8], from: usize) -> Result<(usize, u8), Bail> {
 /// The bytes written are valid UTF-8, which [`Scratch::text`] relies on:
 /// runs of `bytes` (a `&str`'s) cut only at ASCII bytes, and whole chars.
 ///
-/// `out` is written through an index rather than pushed to: its length is
-/// kept ahead of what is written (zero-filled as it grows, and left so for
-/// the next string), so that the copy loop checks one bound per block
-/// instead of updating the vector's length and capacity in memory.
+/// `out` is written through an index rather than pushed to, its length
+/// kept ahead of what is written (zero-filled as it grows, and left so
+/// for the next string). It is written as a local slice: byte stores
+/// through the vector itself could alias its length, which was then
+/// reloaded after every store. Room for the rest of the text (up to
+/// [`ROOM_AHEAD`]) is made at once, since unescaping never lengthens a
+/// string; the checks in the loop then find room but for longer strings.
 fn unescape_into(
     bytes: &[u8],
     start: usize,
@@ -371,27 +374,31 @@ fn unescape_into(
     out: &mut Vec<u8>,
 ) -> Result<(usize, usize), Bail> {
     let head = bytes.get(start..at).ok_or(Bail)?;
-    if out.len() < head.len() + 4 + BLOCK {
-        grow(out, head.len() + 4 + BLOCK);
+    let rest = bytes.len() - start;
+    let ahead = rest.min(head.len() + ROOM_AHEAD) + 4 + BLOCK;
+    if out.len() < ahead {
+        grow(out, ahead);
     }
-    out.get_mut(..head.len()).ok_or(Bail)?.copy_from_slice(head);
+    let mut buf = out.as_mut_slice();
+    buf.get_mut(..head.len()).ok_or(Bail)?.copy_from_slice(head);
     let mut w = head.len();
     loop {
         // `bytes[at]` is a backslash. Room for the longest escape (four
         // bytes) and a block.
-        if out.len() < w + 4 + BLOCK {
+        if buf.len() < w + 4 + BLOCK {
             grow(out, w + 4 + BLOCK);
+            buf = out.as_mut_slice();
         }
         let letter = *bytes.get(at + 1).ok_or(Bail)?;
         let simple = SIMPLE_ESCAPES[letter as usize];
         if simple != 0 {
-            *out.get_mut(w).ok_or(Bail)? = simple;
+            *buf.get_mut(w).ok_or(Bail)? = simple;
             w += 1;
             at += 2;
         } else if letter == b'u' {
             let (c, next) = unicode_escape(bytes, at + 2)?;
             let len = c.len_utf8();
-            c.encode_utf8(out.get_mut(w..w + len).ok_or(Bail)?);
+            c.encode_utf8(buf.get_mut(w..w + len).ok_or(Bail)?);
             w += len;
             at = next;
         } else {
@@ -408,10 +415,14 @@ fn unescape_into(
         // the bytes before the first special one, which ends the run.
         let special = loop {
             let Some(block) = bytes.get(at..).and_then(<[u8]>::first_chunk::<BLOCK>) else {
-                break copy_to_special(bytes, &mut at, out, &mut w)?;
+                let (special, at_end, w_end) = copy_to_special(bytes, at, out, w)?;
+                (at, w) = (at_end, w_end);
+                buf = out.as_mut_slice();
+                break special;
             };
-            let Some(slot) = out.get_mut(w..).and_then(<[u8]>::first_chunk_mut::<BLOCK>) else {
-                grow(out, w + BLOCK);
+            let Some(slot) = buf.get_mut(w..).and_then(<[u8]>::first_chunk_mut::<BLOCK>) else {
+                grow(out, w + 4 + BLOCK);
+                buf = out.as_mut_slice();
                 continue;
             };
             *slot = *block;
@@ -430,26 +441,32 @@ fn unescape_into(
     }
 }
 
+/// Room made for a string's unescaped bytes before it is unescaped, past
+/// its part before the first backslash: the rest of the text, up to this.
+/// Records are a few kilobytes; a longer string grows the room as it goes.
+const ROOM_AHEAD: usize = 64 << 10;
+
 /// The end of a run within a block of the end of the text: copies bytes
-/// up to the next special one (see [`first_special`]) and returns it.
+/// from `at` on up to the next special one (see [`first_special`]) to
+/// `out` from `w` on, and returns that byte and where both stopped.
 #[cold]
 fn copy_to_special(
     bytes: &[u8],
-    at: &mut usize,
+    mut at: usize,
     out: &mut Vec<u8>,
-    w: &mut usize,
-) -> Result<u8, Bail> {
+    mut w: usize,
+) -> Result<(u8, usize, usize), Bail> {
     loop {
-        let b = *bytes.get(*at).ok_or(Bail)?;
+        let b = *bytes.get(at).ok_or(Bail)?;
         if b == b'"' || b == b'\\' || b < 0x20 {
-            return Ok(b);
+            return Ok((b, at, w));
         }
-        if out.len() <= *w {
-            grow(out, *w + 1);
+        if out.len() <= w + 4 + BLOCK {
+            grow(out, w + 4 + BLOCK);
         }
-        *out.get_mut(*w).ok_or(Bail)? = b;
-        *w += 1;
-        *at += 1;
+        *out.get_mut(w).ok_or(Bail)? = b;
+        w += 1;
+        at += 1;
     }
 }
 
@@ -881,6 +898,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Strings longer than the room made ahead of them grow it as they
+    /// are read (in a run of escapes, in a block, at the end of the
+    /// text), and a short escaped string early in a long document makes
+    /// room for up to [`ROOM_AHEAD`] bytes, not for the whole document.
+    #[test]
+    fn long_strings_grow_their_room_and_short_ones_stay_small() {
+        let first_escape_far = format!("{}\\n", "z".repeat(ROOM_AHEAD + 5));
+        for piece in [
+            r"ab\n",
+            r"\r\n\t",
+            "abcdefghijklmnopqrstuvwxyz0123456789\\\\",
+            &first_escape_far,
+        ] {
+            for tail in ["", "x", "0123456789abcdef0123"] {
+                let body = piece.repeat(3 * ROOM_AHEAD / piece.len());
+                let text = format!("[\"{body}{tail}\"]");
+                let mut scratch = Scratch::default();
+                let got = fast_value_with(&text, &mut scratch);
+                assert!(got.is_some(), "bailed on a {} byte string", body.len());
+                assert_eq!(got, serde_json::from_str::<Value>(&text).ok());
+            }
+        }
+        let long = "y".repeat(8 * ROOM_AHEAD);
+        let text = format!("[\"a\\nb\", \"{long}\"]");
+        let mut scratch = Scratch::default();
+        assert_eq!(
+            fast_value_with(&text, &mut scratch),
+            serde_json::from_str::<Value>(&text).ok()
+        );
+        assert!(
+            scratch.bytes.len() <= 2 * ROOM_AHEAD,
+            "{}",
+            scratch.bytes.len()
+        );
     }
 
     /// The SIMD block scan and the word scan (the other targets') find
