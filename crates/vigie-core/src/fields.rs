@@ -239,12 +239,13 @@ fn spelling_hash(name: &[u8]) -> u64 {
     hasher.finish()
 }
 
-/// Whether `a` and `b` are the same bytes. Keys are short: up to sixteen
-/// bytes are compared as two (overlapping) words inline, where `==` on
-/// slices calls `memcmp`, whose call and size dispatch cost more than the
-/// comparison. Longer ones go to `==`.
+/// Whether `a` and `b` are the same bytes. Keys (and the needles of rule
+/// values) are short: up to sixteen bytes are compared as two
+/// (overlapping) words inline, where `==` on slices calls `memcmp`, whose
+/// call and size dispatch cost more than the comparison. Longer ones go to
+/// `==`.
 #[inline(always)]
-pub(crate) fn same_text(a: &[u8], b: &[u8]) -> bool {
+pub fn same_text(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -31,7 +31,7 @@ pub use alert::{Alert, Level, RuleMeta};
 pub use detector::Detector;
 pub use event::{Event, EventKind, LogSource, PresetKey, ValueKind, ValueRef, Values};
 pub use event_json::raw_json;
-pub use fields::{well_known, FieldId, FieldNames, SpellingCache};
+pub use fields::{same_text, well_known, FieldId, FieldNames, SpellingCache};
 pub use stateful::{
     Collector, Findings, Stamped, StatefulDetector, StatefulRunner, DEFAULT_FACT_CAP,
 };

@@ -85,6 +85,59 @@ fn startswith_endswith() {
     assert!(!hits(&r, &[("Image", "d:\\users\\bob\\x.scr")]));
 }
 
+/// Lists of whole values, prefixes and suffixes long enough to be tested
+/// together, with needles of every length around the word sizes of their
+/// inline comparison (4, 8 and 16 bytes), match where one-by-one tests
+/// do: each needle, each with one byte changed, cut short, or with bytes
+/// around it.
+#[test]
+fn needle_lists_match_at_every_length_as_one_by_one_tests_do() {
+    let needles: Vec<String> = [1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24]
+        .iter()
+        .map(|&len| {
+            (0..len)
+                .map(|i| (b'a' + (i * 7 + len) as u8 % 26) as char)
+                .collect()
+        })
+        .collect();
+    let list: String = needles.iter().map(|n| format!("      - '{n}'\n")).collect();
+    let mut values = vec![String::new()];
+    for n in &needles {
+        values.push(n.to_uppercase());
+        values.push(format!("x{n}"));
+        values.push(format!("{n}y"));
+        values.push(format!("\\{n}.exe"));
+        for cut in 0..n.len() {
+            values.push(n[..cut].to_string());
+            values.push(n[cut..].to_string());
+            let mut changed = n.clone().into_bytes();
+            changed[cut] = b'_';
+            values.push(String::from_utf8(changed).unwrap_or_default());
+        }
+    }
+    let naive = |modifier: &str, value: &str| {
+        let value = value.to_lowercase();
+        needles.iter().any(|n| match modifier {
+            "" => value == *n,
+            "|startswith" => value.starts_with(n.as_str()),
+            _ => value.ends_with(n.as_str()),
+        })
+    };
+    for modifier in ["", "|startswith", "|endswith"] {
+        let r = rule(&format!(
+            "  sel:\n    Image{modifier}:\n{list}  condition: sel\n"
+        ));
+        for value in &values {
+            let want = naive(modifier, value);
+            assert_eq!(
+                hits(&r, &[("Image", value)]),
+                want,
+                "Image{modifier} {value:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn null_and_exists() {
     let r = rule("  sel:\n    Image|endswith: '.exe'\n  empty:\n    OriginalFileName: null\n  condition: sel and empty\n");
