@@ -268,6 +268,23 @@ pub fn same_text(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// Whether `hay` starts with `needle`, compared as [`same_text`] does.
+#[inline(always)]
+pub fn has_prefix(hay: &[u8], needle: &[u8]) -> bool {
+    hay.get(..needle.len())
+        .is_some_and(|head| same_text(head, needle))
+}
+
+/// Whether `hay` ends with `needle`, compared as [`same_text`] does.
+#[inline(always)]
+pub fn has_suffix(hay: &[u8], needle: &[u8]) -> bool {
+    let tail = hay
+        .len()
+        .checked_sub(needle.len())
+        .and_then(|at| hay.get(at..));
+    tail.is_some_and(|tail| same_text(tail, needle))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,6 +332,26 @@ mod tests {
             longer.push(b'a');
             assert!(!same_text(&a, &longer));
             assert!(!same_text(&longer, &a));
+        }
+    }
+
+    /// Prefix and suffix tests agree with the standard library's on every
+    /// cut of values around the word boundaries, and on needles longer
+    /// than the value.
+    #[test]
+    fn prefixes_and_suffixes_as_the_standard_library_finds_them() {
+        let mut random = crate::test_rng::XorShift(0xfeed_5eed);
+        for len in 0..40 {
+            let hay: Vec<u8> = (0..len).map(|_| b"ab"[random.below(2)]).collect();
+            for cut in 0..=len + 2 {
+                let mut needles = vec![hay.get(..cut).unwrap_or(&hay).to_vec()];
+                needles.push(hay.get(len.saturating_sub(cut)..).unwrap_or(&hay).to_vec());
+                needles.push((0..cut).map(|_| b"ab"[random.below(2)]).collect());
+                for needle in &needles {
+                    assert_eq!(has_prefix(&hay, needle), hay.starts_with(needle));
+                    assert_eq!(has_suffix(&hay, needle), hay.ends_with(needle));
+                }
+            }
         }
     }
 

@@ -31,7 +31,9 @@ pub use alert::{Alert, Level, RuleMeta};
 pub use detector::Detector;
 pub use event::{Event, EventKind, LogSource, PresetKey, ValueKind, ValueRef, Values};
 pub use event_json::raw_json;
-pub use fields::{same_text, well_known, FieldId, FieldNames, SpellingCache};
+pub use fields::{
+    has_prefix, has_suffix, same_text, well_known, FieldId, FieldNames, SpellingCache,
+};
 pub use stateful::{
     Collector, Findings, Stamped, StatefulDetector, StatefulRunner, DEFAULT_FACT_CAP,
 };

@@ -4,7 +4,8 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 use vigie_core::{
-    parse_timestamp, same_text, time_part, Event, FieldId, TimePart, ValueKind, ValueRef,
+    has_prefix, has_suffix, parse_timestamp, same_text, time_part, Event, FieldId, TimePart,
+    ValueKind, ValueRef,
 };
 
 use crate::pattern::StrMatch;
@@ -285,14 +286,9 @@ impl AnyOf {
             // Compared inline (`same_text`): these are a few short needles
             // tested against most values of their field, where `==` and
             // `ends_with` called `memcmp` for each.
-            let ends_with = |n: &[u8]| {
-                let tail = hay.len().checked_sub(n.len()).and_then(|at| hay.get(at..));
-                tail.is_some_and(|tail| same_text(tail, n))
-            };
-            let starts_with = |n: &[u8]| hay.get(..n.len()).is_some_and(|head| same_text(head, n));
             if self.equals.iter().any(|n| same_text(n, hay))
-                || self.ends.iter().any(ends_with)
-                || self.starts.iter().any(starts_with)
+                || self.ends.iter().any(|n| has_suffix(hay, n))
+                || self.starts.iter().any(|n| has_prefix(hay, n))
                 || self.contains.as_ref().is_some_and(|c| c.is_match(hay))
             {
                 return true;

@@ -5,6 +5,7 @@
 //! which run as `memchr`'s vectorised searches instead of a glob walk.
 
 use memchr::memmem;
+use vigie_core::{has_prefix, has_suffix, same_text};
 
 /// One piece of a parsed Sigma value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,9 +103,10 @@ impl StrMatch {
     #[inline]
     pub fn is_match(&self, hay: &str) -> bool {
         match self {
-            StrMatch::Equals(s) => hay == s,
-            StrMatch::StartsWith(s) => hay.starts_with(s.as_str()),
-            StrMatch::EndsWith(s) => hay.ends_with(s.as_str()),
+            // Inline compares, as in `AnyOf` (no `memcmp` call per test).
+            StrMatch::Equals(s) => same_text(hay.as_bytes(), s.as_bytes()),
+            StrMatch::StartsWith(s) => has_prefix(hay.as_bytes(), s.as_bytes()),
+            StrMatch::EndsWith(s) => has_suffix(hay.as_bytes(), s.as_bytes()),
             StrMatch::Contains(f) => f.find(hay.as_bytes()).is_some(),
             StrMatch::Any => true,
             StrMatch::Glob(tokens) => glob_match(tokens, hay),
