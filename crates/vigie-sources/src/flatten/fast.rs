@@ -375,7 +375,7 @@ fn unescape_into(
 ) -> Result<(usize, usize), Bail> {
     let head = bytes.get(start..at).ok_or(Bail)?;
     let rest = bytes.len() - start;
-    let ahead = rest.min(head.len() + ROOM_AHEAD) + 4 + BLOCK;
+    let ahead = rest.min(head.len() + ROOM_AHEAD) + SLACK;
     if out.len() < ahead {
         grow(out, ahead);
     }
@@ -383,10 +383,9 @@ fn unescape_into(
     buf.get_mut(..head.len()).ok_or(Bail)?.copy_from_slice(head);
     let mut w = head.len();
     loop {
-        // `bytes[at]` is a backslash. Room for the longest escape (four
-        // bytes) and a block.
-        if buf.len() < w + 4 + BLOCK {
-            grow(out, w + 4 + BLOCK);
+        // `bytes[at]` is a backslash.
+        if buf.len() < w + SLACK {
+            grow(out, w + SLACK);
             buf = out.as_mut_slice();
         }
         let letter = *bytes.get(at + 1).ok_or(Bail)?;
@@ -421,7 +420,7 @@ fn unescape_into(
                 break special;
             };
             let Some(slot) = buf.get_mut(w..).and_then(<[u8]>::first_chunk_mut::<BLOCK>) else {
-                grow(out, w + 4 + BLOCK);
+                grow(out, w + SLACK);
                 buf = out.as_mut_slice();
                 continue;
             };
@@ -440,6 +439,10 @@ fn unescape_into(
         }
     }
 }
+
+/// Room kept past the write position before each escape: the longest
+/// escape's bytes (four) and a block.
+const SLACK: usize = 4 + BLOCK;
 
 /// Room made for a string's unescaped bytes before it is unescaped, past
 /// its part before the first backslash: the rest of the text, up to this.
@@ -461,8 +464,8 @@ fn copy_to_special(
         if b == b'"' || b == b'\\' || b < 0x20 {
             return Ok((b, at, w));
         }
-        if out.len() <= w + 4 + BLOCK {
-            grow(out, w + 4 + BLOCK);
+        if out.len() <= w {
+            grow(out, w + SLACK);
         }
         *out.get_mut(w).ok_or(Bail)? = b;
         w += 1;
