@@ -236,6 +236,7 @@ impl Event {
     }
 
     /// Adds a field. Returns its index for [`Event::alias`].
+    #[inline]
     pub fn push(&mut self, key: &str, value: &str, kind: ValueKind) -> usize {
         let value_start = self.text.len() as u32;
         let lower_start = self.lower.len() as u32;
