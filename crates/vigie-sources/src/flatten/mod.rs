@@ -327,6 +327,34 @@ impl Flattener {
         de: D,
         emit: &mut dyn FnMut(&mut Event),
     ) -> Result<Outcome, D::Error> {
+        self.read_root(emit, |cx| {
+            ValueSeed {
+                cx,
+                mode: Mode::Root,
+                key: None,
+            }
+            .deserialize(de)
+        })
+    }
+
+    /// [`Flattener::parse`] with the fast reader, whose flat records'
+    /// members are read without serde's visitors (see
+    /// [`FastReader::root`]).
+    fn parse_fast(
+        &mut self,
+        reader: &mut FastReader<'_, '_>,
+        emit: &mut dyn FnMut(&mut Event),
+    ) -> Result<Outcome, fast::Bail> {
+        self.read_root(emit, |cx| reader.root(cx))
+    }
+
+    /// Reads one value with `read`, given the root record's context.
+    #[inline]
+    fn read_root<E>(
+        &mut self,
+        emit: &mut dyn FnMut(&mut Event),
+        read: impl FnOnce(&mut Cx<'_>) -> Result<(), E>,
+    ) -> Result<Outcome, E> {
         self.root.reset();
         let mut cx = Cx {
             rec: &mut self.root,
@@ -338,12 +366,7 @@ impl Flattener {
                 top_array: false,
             }),
         };
-        ValueSeed {
-            cx: &mut cx,
-            mode: Mode::Root,
-            key: None,
-        }
-        .deserialize(de)?;
+        read(&mut cx)?;
         let (emitted, skipped, top_array) = cx
             .split
             .map(|s| (s.emitted, s.skipped, s.top_array))
@@ -439,7 +462,7 @@ impl Flattener {
         let mut scratch = std::mem::take(&mut self.scratch);
         let mut reader = FastReader::new(text, &mut scratch);
         let read = loop {
-            match self.parse(&mut reader, &mut counting) {
+            match self.parse_fast(&mut reader, &mut counting) {
                 Ok(value) => {
                     if !several && reader.end().is_err() {
                         break Err(fast::Bail);

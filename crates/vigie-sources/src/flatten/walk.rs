@@ -30,7 +30,12 @@ impl Cx<'_> {
     /// field of a cloud record come first and inline; the rest (errors,
     /// Windows) is out of line.
     #[inline(always)]
-    fn scalar<E: de::Error>(&mut self, mode: Mode, text: &str, kind: ValueKind) -> Result<(), E> {
+    pub(super) fn scalar<E: de::Error>(
+        &mut self,
+        mode: Mode,
+        text: &str,
+        kind: ValueKind,
+    ) -> Result<(), E> {
         let rec = &mut *self.rec;
         match mode {
             Mode::Generic => rec.push(text, kind).map(drop),
@@ -46,7 +51,7 @@ impl Cx<'_> {
     /// [`Cx::scalar`] of a top-level value in `Mode::Top`, under `key`
     /// (the path was not set to it).
     #[inline]
-    fn top_scalar<E: de::Error>(
+    pub(super) fn top_scalar<E: de::Error>(
         &mut self,
         key: &str,
         text: &str,
