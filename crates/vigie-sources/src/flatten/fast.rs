@@ -26,7 +26,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::forward_to_deserialize_any;
 use vigie_core::ValueKind;
 
-use super::walk::{Cx, ValueSeed};
+use super::walk::{integer, Cx, ValueSeed};
 use super::{root_child, Mode};
 
 /// Shallower than serde_json's own limit (128), so that every text this
@@ -187,10 +187,30 @@ impl<'de, 's> FastReader<'de, 's> {
     /// Reads a number: plain non-negative integers here, every other form
     /// by serde_json from the token's text.
     fn number<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, Bail> {
+        if let Some(value) = self.plain_integer() {
+            return visitor.visit_u64(value);
+        }
         let bytes = self.text.as_bytes();
         let start = self.pos;
-        // Digits first, valued as they are scanned: most numbers end there
-        // (anything else in the token sends it to serde_json below).
+        let mut end = start;
+        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = bytes.get(end) {
+            end += 1;
+        }
+        self.pos = end;
+        let token = self.text.get(start..end).ok_or(Bail)?;
+        let mut de = serde_json::Deserializer::from_str(token);
+        let value = de.deserialize_any(visitor).map_err(|_| Bail)?;
+        de.end().map_err(|_| Bail)?;
+        Ok(value)
+    }
+
+    /// Reads a plain non-negative integer of up to 19 digits (most
+    /// numbers of a record), valued as its digits are scanned; `None`,
+    /// with nothing consumed, for any other token.
+    #[inline(always)]
+    fn plain_integer(&mut self) -> Option<u64> {
+        let bytes = self.text.as_bytes();
+        let start = self.pos;
         let mut end = start;
         let mut value = 0u64;
         while let Some(&b @ b'0'..=b'9') = bytes.get(end) {
@@ -202,17 +222,10 @@ impl<'de, 's> FastReader<'de, 's> {
         // Up to 19 digits cannot overflow; no leading zero (`01` is no JSON).
         if !rest && (digits == 1 || (2..=19).contains(&digits) && bytes.get(start) != Some(&b'0')) {
             self.pos = end;
-            return visitor.visit_u64(value);
+            Some(value)
+        } else {
+            None
         }
-        while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = bytes.get(end) {
-            end += 1;
-        }
-        self.pos = end;
-        let token = self.text.get(start..end).ok_or(Bail)?;
-        let mut de = serde_json::Deserializer::from_str(token);
-        let value = de.deserialize_any(visitor).map_err(|_| Bail)?;
-        de.end().map_err(|_| Bail)?;
-        Ok(value)
     }
 
     fn nest(&mut self) -> Result<(), Bail> {
@@ -299,6 +312,13 @@ impl<'de> FastReader<'de, '_> {
                 match key {
                     Some(key) => cx.top_scalar(key, text, ValueKind::Str)?,
                     None => cx.scalar(child, text, ValueKind::Str)?,
+                }
+            } else if let Some(value) = self.plain_integer() {
+                let mut digits = [0u8; 20];
+                let text = integer(&mut digits, value, false);
+                match key {
+                    Some(key) => cx.top_scalar(key, text, ValueKind::Num)?,
+                    None => cx.scalar(child, text, ValueKind::Num)?,
                 }
             } else {
                 ValueSeed {

@@ -452,7 +452,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_, '_> {
 
 /// Decimal text of an integer, without going through `fmt` (numbers are
 /// on the hot path: every EventID, ProcessId, Level, Task...).
-fn integer(buf: &mut [u8; 20], mut v: u64, negative: bool) -> &str {
+pub(super) fn integer(buf: &mut [u8; 20], mut v: u64, negative: bool) -> &str {
     // Most numbers of a record are small (a status, a type, a count): a
     // slice of a table is cheaper than the digits plus a UTF-8 check.
     if !negative && v < 1000 {
