@@ -26,8 +26,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::forward_to_deserialize_any;
 use vigie_core::ValueKind;
 
-use super::walk::{integer, Cx, ValueSeed};
+use super::walk::{integer, Cx, ElemSeed, ValueSeed};
 use super::{root_child, Mode};
+use crate::windows;
 
 /// Shallower than serde_json's own limit (128), so that every text this
 /// reader accepts is within serde_json's limit too.
@@ -268,18 +269,29 @@ impl<'de> FastReader<'de, '_> {
     /// [`Cx::walk_root`] and [`ValueSeed`] would hand it: a flat record
     /// (nearly every JSON line) then takes no call through serde's
     /// visitors per member, whose prologues and dispatch cost about 50
-    /// instructions a field. Other values, and members that are arrays or
-    /// objects, go through the visitors as before.
+    /// instructions a field. The records of a top-level array or of an
+    /// envelope (`{"value": [...]}`, cloud exports) are read the same way.
+    /// Other values, and members that are arrays or objects, go through
+    /// the visitors as before.
     pub(super) fn root(&mut self, cx: &mut Cx<'_>) -> Result<(), Bail> {
         self.skip_ws();
-        if self.peek() != Some(b'{') {
-            return ValueSeed {
+        match self.peek() {
+            Some(b'{') => self.members(cx),
+            Some(b'[') if cx.split.is_some() => self.records(cx, false),
+            _ => ValueSeed {
                 cx,
                 mode: Mode::Root,
                 key: None,
             }
-            .deserialize(&mut *self);
+            .deserialize(&mut *self),
         }
+    }
+
+    /// The members of the object at the current position, as a record's
+    /// (see [`FastReader::root`]). Inlined into its two callers: a
+    /// separate function cost some 170 instructions a record more.
+    #[inline(always)]
+    fn members(&mut self, cx: &mut Cx<'_>) -> Result<(), Bail> {
         self.pos += 1;
         self.nest()?;
         let can_split = cx.split.is_some();
@@ -320,6 +332,8 @@ impl<'de> FastReader<'de, '_> {
                     Some(key) => cx.top_scalar(key, text, ValueKind::Num)?,
                     None => cx.scalar(child, text, ValueKind::Num)?,
                 }
+            } else if child == Mode::Envelope && self.peek() == Some(b'[') {
+                self.records(cx, true)?;
             } else {
                 ValueSeed {
                     cx: &mut *cx,
@@ -331,6 +345,72 @@ impl<'de> FastReader<'de, '_> {
         }
         self.depth -= 1;
         Ok(())
+    }
+
+    /// The elements of the array at the current position, each object a
+    /// record of its own, as `Cx::records` reads them through serde: an
+    /// object is walked by [`FastReader::members`] into the split's
+    /// element record and emitted; any other element goes to
+    /// [`ElemSeed`] (a field of the enclosing record in an envelope,
+    /// skipped in a top-level array).
+    fn records(&mut self, cx: &mut Cx<'_>, in_envelope: bool) -> Result<(), Bail> {
+        let Cx { rec, split } = cx;
+        let Some(split) = split.as_mut() else {
+            return Err(Bail);
+        };
+        self.pos += 1;
+        self.nest()?;
+        if !in_envelope {
+            split.top_array = true;
+        }
+        let mut first = true;
+        while self.next_element(first)? {
+            first = false;
+            split.elem.reset();
+            self.skip_ws();
+            let object = if self.peek() == Some(b'{') {
+                self.members(&mut Cx {
+                    rec: &mut *split.elem,
+                    split: None,
+                })?;
+                true
+            } else {
+                ElemSeed {
+                    elem: &mut *split.elem,
+                    root: rec,
+                    in_envelope,
+                }
+                .deserialize(&mut *self)?
+            };
+            if object {
+                windows::finish(&mut split.elem.ev, &split.elem.st);
+                (split.emit)(&mut split.elem.ev);
+                split.emitted += 1;
+            } else if !in_envelope {
+                split.skipped += 1;
+            }
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
+    /// Steps over the comma before an array's next element: `false`
+    /// (after consuming it) at the closing bracket. As [`Members`] does.
+    #[inline]
+    fn next_element(&mut self, first: bool) -> Result<bool, Bail> {
+        self.skip_ws();
+        match self.peek() {
+            Some(b']') => {
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(b',') if !first => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(_) if first => Ok(true),
+            _ => Err(Bail),
+        }
     }
 
     /// Steps to the next member's key of an object being read and reads
@@ -1151,10 +1231,11 @@ mod tests {
     }
 
     /// Records the fast reader's own root walk must take whole (no decline
-    /// to serde_json), giving serde_json's events: compact and spaced
-    /// members, escaped keys and values (the key's scratch then reused by
-    /// the value), scalars of every kind, nested members, envelopes, a
-    /// Windows `Event` root, empty objects.
+    /// to serde_json), giving serde_json's events and skipped counts:
+    /// compact and spaced members, escaped keys and values (the key's
+    /// scratch then reused by the value), scalars of every kind, nested
+    /// members, envelopes and top-level arrays with objects and other
+    /// elements, a Windows `Event` root, empty objects and arrays.
     #[test]
     fn flat_records_are_read_by_the_root_walk_as_serde_json_reads_them() {
         let records = [
@@ -1169,6 +1250,10 @@ mod tests {
             r#"{}"#,
             r#"{"":""}"#,
             r#"{"big":18446744073709551615,"neg":-9223372036854775808,"f":0.1}"#,
+            r#"[{"a":1},{"b":"two","c":{"d":[true]}}, 3 ,["x"],{}]"#,
+            r#"{"records":[],"value":[ {"e":"\t"} ,[1,{"f":2}],null]}"#,
+            r#"[]"#,
+            r#"{"value":{"not":"an array"},"records":"neither"}"#,
         ];
         let names = Arc::new(FieldNames::new());
         let mut fast = Flattener::new(&names, 1 << 20);

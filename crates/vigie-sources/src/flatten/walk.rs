@@ -50,7 +50,7 @@ impl Cx<'_> {
 
     /// [`Cx::scalar`] of a top-level value in `Mode::Top`, under `key`
     /// (the path was not set to it).
-    #[inline]
+    #[inline(always)]
     pub(super) fn top_scalar<E: de::Error>(
         &mut self,
         key: &str,
@@ -515,10 +515,10 @@ fn number<E: de::Error>(cx: &mut Cx<'_>, mode: Mode, value: fmt::Arguments<'_>) 
 
 /// One element of a record array: `true` when it was an object, now
 /// flattened into `elem`.
-struct ElemSeed<'r> {
-    elem: &'r mut Record,
-    root: &'r mut Record,
-    in_envelope: bool,
+pub(super) struct ElemSeed<'r> {
+    pub(super) elem: &'r mut Record,
+    pub(super) root: &'r mut Record,
+    pub(super) in_envelope: bool,
 }
 
 impl ElemSeed<'_> {
