@@ -26,9 +26,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::forward_to_deserialize_any;
 use vigie_core::ValueKind;
 
-use super::walk::{integer, Cx, ElemSeed, ValueSeed};
-use super::{root_child, Mode};
-use crate::windows;
+use super::walk::{integer, root_member, Cx, ElemSeed, ValueSeed};
+use super::Mode;
 
 /// Shallower than serde_json's own limit (128), so that every text this
 /// reader accepts is within serde_json's limit too.
@@ -299,18 +298,12 @@ impl<'de> FastReader<'de, '_> {
         while let Some(key) = self.member_key(first)? {
             let (child, key) = match key {
                 Text::Borrowed(key) => {
-                    let child = root_child(key, first, can_split);
-                    if child == Mode::Top {
-                        (child, Some(key))
-                    } else {
-                        cx.rec.set_path(key);
-                        (child, None)
-                    }
+                    let (child, under) = root_member(&mut cx.rec.path, key, true, first, can_split);
+                    (child, under.then_some(key))
                 }
                 Text::Scratch => {
                     let key = self.scratch.text()?;
-                    let child = root_child(key, first, can_split);
-                    cx.rec.set_path(key);
+                    let (child, _) = root_member(&mut cx.rec.path, key, false, first, can_split);
                     (child, None)
                 }
             };
@@ -364,7 +357,7 @@ impl<'de> FastReader<'de, '_> {
             split.top_array = true;
         }
         let mut first = true;
-        while self.next_element(first)? {
+        while self.step(first, b']')? {
             first = false;
             split.elem.reset();
             self.skip_ws();
@@ -382,25 +375,21 @@ impl<'de> FastReader<'de, '_> {
                 }
                 .deserialize(&mut *self)?
             };
-            if object {
-                windows::finish(&mut split.elem.ev, &split.elem.st);
-                (split.emit)(&mut split.elem.ev);
-                split.emitted += 1;
-            } else if !in_envelope {
-                split.skipped += 1;
-            }
+            split.element_read(object, in_envelope);
         }
         self.depth -= 1;
         Ok(())
     }
 
-    /// Steps over the comma before an array's next element: `false`
-    /// (after consuming it) at the closing bracket. As [`Members`] does.
+    /// Steps over the comma before the next member or element of the
+    /// container being read: `false` (after consuming it) at `close`, its
+    /// closing bracket. Commas only go between members: none first, none
+    /// trailing (the member read fails on the bracket).
     #[inline]
-    fn next_element(&mut self, first: bool) -> Result<bool, Bail> {
+    fn step(&mut self, first: bool, close: u8) -> Result<bool, Bail> {
         self.skip_ws();
         match self.peek() {
-            Some(b']') => {
+            Some(b) if b == close => {
                 self.pos += 1;
                 Ok(false)
             }
@@ -414,8 +403,9 @@ impl<'de> FastReader<'de, '_> {
     }
 
     /// Steps to the next member's key of an object being read and reads
-    /// it: `None` (after consuming it) at the closing brace. As
-    /// [`Members::next_key_seed`] does, with compact JSON recognised first.
+    /// it: `None` (after consuming it) at the closing brace. Compact JSON
+    /// (`,"key"`, or `"key"` first) is recognised directly; anything else
+    /// (whitespace, the closing brace) takes the general [`Self::step`].
     #[inline(always)]
     fn member_key(&mut self, first: bool) -> Result<Option<Text<'de>>, Bail> {
         let bytes = self.text.as_bytes();
@@ -427,15 +417,8 @@ impl<'de> FastReader<'de, '_> {
         if bytes.get(quote) == Some(&b'"') {
             self.pos = quote;
         } else {
-            self.skip_ws();
-            match self.peek() {
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(None);
-                }
-                Some(b',') if !first => self.pos += 1,
-                Some(_) if first => {}
-                _ => return Err(Bail),
+            if !self.step(first, b'}')? {
+                return Ok(None);
             }
             self.skip_ws();
             if self.peek() != Some(b'"') {
@@ -796,20 +779,13 @@ impl Members<'_, '_, '_> {
     /// members: none first, none trailing (the member read fails on `]`).
     #[inline]
     fn next(&mut self) -> Result<bool, Bail> {
-        let r = &mut *self.reader;
-        r.skip_ws();
-        match r.peek() {
-            Some(b) if b == self.close => {
-                r.pos += 1;
-                *self.closed = true;
-                return Ok(false);
-            }
-            Some(b',') if !self.first => r.pos += 1,
-            Some(_) if self.first => {}
-            _ => return Err(Bail),
+        let more = self.reader.step(self.first, self.close)?;
+        if more {
+            self.first = false;
+        } else {
+            *self.closed = true;
         }
-        self.first = false;
-        Ok(true)
+        Ok(more)
     }
 }
 
@@ -822,42 +798,20 @@ impl<'de> MapAccess<'de> for Members<'_, 'de, '_> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Bail> {
-        // Compact JSON (`,"key"`, or `"key"` first) is recognised directly;
-        // anything else (whitespace, the closing brace) takes the general
-        // steps.
-        let r = &mut *self.reader;
-        let bytes = r.text.as_bytes();
-        let quote = match bytes.get(r.pos) {
-            Some(b',') if !self.first => r.pos + 1,
-            Some(b'"') if self.first => r.pos,
-            _ => usize::MAX,
+        let Some(key) = self.reader.member_key(self.first)? else {
+            *self.closed = true;
+            return Ok(None);
         };
-        if bytes.get(quote) == Some(&b'"') {
-            r.pos = quote;
-            self.first = false;
-        } else {
-            if !self.next()? {
-                return Ok(None);
-            }
-            let r = &mut *self.reader;
-            r.skip_ws();
-            if r.peek() != Some(b'"') {
-                return Err(Bail);
-            }
-        }
-        let r = &mut *self.reader;
-        // The key is known to be a string: read it here and hand it over
-        // as `deserialize_any` would (borrowed when it has no escape),
-        // without the dispatch on its first byte.
-        let key = match r.string()? {
+        self.first = false;
+        // The key is known to be a string: hand it over as
+        // `deserialize_any` would (borrowed when it has no escape), without
+        // the dispatch on its first byte.
+        let key = match key {
             Text::Borrowed(key) => seed.deserialize(BorrowedStrDeserializer::<Bail>::new(key))?,
-            Text::Scratch => seed.deserialize(StrDeserializer::<Bail>::new(r.scratch.text()?))?,
+            Text::Scratch => {
+                seed.deserialize(StrDeserializer::<Bail>::new(self.reader.scratch.text()?))?
+            }
         };
-        r.skip_ws();
-        if r.peek() != Some(b':') {
-            return Err(Bail);
-        }
-        r.pos += 1;
         Ok(Some(key))
     }
 

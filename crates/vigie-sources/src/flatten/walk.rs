@@ -19,6 +19,44 @@ pub(super) struct Split<'a> {
     pub(super) top_array: bool,
 }
 
+impl Split<'_> {
+    /// Ends an element of a record array: an object, now flattened into
+    /// `elem`, is finished and emitted; any other element is counted as
+    /// skipped in a top-level array (in an envelope it is a field of the
+    /// enclosing record).
+    pub(super) fn element_read(&mut self, object: bool, in_envelope: bool) {
+        if object {
+            windows::finish(&mut self.elem.ev, &self.elem.st);
+            (self.emit)(&mut self.elem.ev);
+            self.emitted += 1;
+        } else if !in_envelope {
+            self.skipped += 1;
+        }
+    }
+}
+
+/// The mode of a record's member `key` ([`root_child`]), and whether a
+/// scalar of it is pushed under `key` itself rather than under the path:
+/// a plain member's is, when its key outlives the reading of its value
+/// (`lasting`: borrowed from the input, not unescaped into a buffer the
+/// value may reuse). Otherwise the path is set to `key`.
+#[inline(always)]
+pub(super) fn root_member(
+    path: &mut String,
+    key: &str,
+    lasting: bool,
+    first: bool,
+    can_split: bool,
+) -> (Mode, bool) {
+    let child = root_child(key, first, can_split);
+    if lasting && child == Mode::Top {
+        (child, true)
+    } else {
+        set(path, key);
+        (child, false)
+    }
+}
+
 pub(super) struct Cx<'a> {
     pub(super) rec: &'a mut Record,
     /// Present while reading a record's top level: envelopes may split it.
@@ -115,20 +153,11 @@ impl Cx<'_> {
             let rec = &mut *self.rec;
             let (child, key) = match key {
                 Key::Borrowed(key) => {
-                    let child = root_child(key, first, can_split);
-                    // A plain member's scalar is pushed under the key as
-                    // it is; the path is set only for other values.
-                    if child == Mode::Top {
-                        (child, Some(key))
-                    } else {
-                        rec.set_path(key);
-                        (child, None)
-                    }
+                    let (child, under) = root_member(&mut rec.path, key, true, first, can_split);
+                    (child, under.then_some(key))
                 }
                 Key::Buffered => {
-                    let child = root_child(&rec.key, first, can_split);
-                    rec.path.clear();
-                    rec.path.push_str(&rec.key);
+                    let (child, _) = root_member(&mut rec.path, &rec.key, false, first, can_split);
                     (child, None)
                 }
             };
@@ -294,16 +323,7 @@ impl Cx<'_> {
             };
             match seq.next_element_seed(seed)? {
                 None => return Ok(()),
-                Some(true) => {
-                    windows::finish(&mut split.elem.ev, &split.elem.st);
-                    (split.emit)(&mut split.elem.ev);
-                    split.emitted += 1;
-                }
-                Some(false) => {
-                    if !in_envelope {
-                        split.skipped += 1;
-                    }
-                }
+                Some(object) => split.element_read(object, in_envelope),
             }
         }
     }
