@@ -18,6 +18,8 @@
 //! rule out for every `.exe`).
 
 mod cover;
+mod exact;
+mod lists;
 mod memo;
 mod substrings;
 
@@ -31,6 +33,8 @@ use crate::condition::Expr;
 use crate::matcher::{Ctx, Predicate, Test, ValueMatcher};
 use crate::pattern::StrMatch;
 
+use exact::ExactKey;
+use lists::PackedLists;
 use memo::ScanMemo;
 use substrings::Substrings;
 
@@ -331,7 +335,7 @@ struct FieldIndex {
     /// `None`: the entries apply to every value of the event (keywords).
     field: Option<FieldId>,
     /// Whole (lower-case) values → their literal.
-    exact: FxHashMap<Box<[u8]>, u32>,
+    exact: FxHashMap<ExactKey, u32>,
     substrings: Option<Substrings>,
 }
 
@@ -348,7 +352,7 @@ struct FieldIndex {
 pub struct CandidateIndex {
     fields: Vec<FieldIndex>,
     /// Per literal, the rules it triggers.
-    triggers: Vec<Vec<u32>>,
+    triggers: PackedLists,
     /// Per rule, its groups to check: a range of `groups`.
     checks: Vec<Range<u32>>,
     /// Per group to check: a range of `group_literals`.
@@ -443,7 +447,7 @@ impl Literals {
                 field,
                 exact: exacts
                     .iter()
-                    .map(|&id| (bytes(id).into_boxed_slice(), id))
+                    .map(|&id| (ExactKey::new(&bytes(id)), id))
                     .collect(),
                 substrings,
             });
@@ -458,9 +462,10 @@ impl CandidateIndex {
         let rule_groups: Vec<Groups> = detections.iter().map(|d| rule_groups(d)).collect();
         let literals = Literals::number(&rule_groups);
         let (fields, unsearchable) = literals.fields();
+        let mut triggers = vec![Vec::new(); literals.keys.len()];
         let mut index = CandidateIndex {
             fields,
-            triggers: vec![Vec::new(); literals.keys.len()],
+            triggers: PackedLists::default(),
             checks: Vec::with_capacity(detections.len()),
             groups: Vec::new(),
             group_literals: Vec::new(),
@@ -482,16 +487,24 @@ impl CandidateIndex {
                 let at = index.groups.len() as u32;
                 index.checks.push(at..at);
             } else {
-                index.add_rule(local as u32, groups, &literals.popularity);
+                index.add_rule(local as u32, groups, &literals.popularity, &mut triggers);
             }
         }
+        index.triggers = PackedLists::new(&triggers);
         index
     }
 
     /// Adds a rule with its groups: triggered by the group whose literals
     /// are witnesses of the fewest rules (ties to the most selective, as
-    /// `groups` is ranked), checked against the others.
-    fn add_rule(&mut self, local: u32, groups: &[Vec<u32>], popularity: &[u32]) {
+    /// `groups` is ranked), checked against the others. `triggers` gets
+    /// per literal the rules it triggers.
+    fn add_rule(
+        &mut self,
+        local: u32,
+        groups: &[Vec<u32>],
+        popularity: &[u32],
+        triggers: &mut [Vec<u32>],
+    ) {
         let cost =
             |g: &Vec<u32>| -> u64 { g.iter().map(|&id| u64::from(popularity[id as usize])).sum() };
         let trigger = (0..groups.len())
@@ -501,7 +514,9 @@ impl CandidateIndex {
         for (i, group) in groups.iter().enumerate() {
             if i == trigger {
                 for &id in group {
-                    self.triggers[id as usize].push(local);
+                    if let Some(rules) = triggers.get_mut(id as usize) {
+                        rules.push(local);
+                    }
                 }
             } else {
                 let from = self.group_literals.len() as u32;
@@ -533,11 +548,9 @@ impl CandidateIndex {
         pending.clear();
         let mut mark = |literal: u32| {
             if found.mark(literal) {
-                if let Some(rules) = self.triggers.get(literal as usize) {
-                    for &rule in rules {
-                        if triggered.mark(rule) {
-                            pending.push(rule);
-                        }
+                for &rule in self.triggers.get(literal as usize) {
+                    if triggered.mark(rule) {
+                        pending.push(rule);
                     }
                 }
             }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustc_hash::FxHashMap;
 
 use super::cover::Cover;
+use super::lists::PackedLists;
 use crate::gram_set::GramSet;
 
 /// The literals of one field, searched within its values.
@@ -28,7 +29,7 @@ enum Finder {
         /// (itself included): a leftmost-longest scan reports only the
         /// longest pattern at each start, and the patterns inside it are
         /// implied.
-        implied: Vec<Vec<u32>>,
+        implied: PackedLists,
         /// Needles one of which every pattern contains, when a few do: a
         /// value with none of them holds no pattern.
         cover: Option<Cover>,
@@ -107,7 +108,7 @@ impl Substrings {
         }
         Ok(Finder::Automaton {
             automaton,
-            implied: implied_by_pattern,
+            implied: PackedLists::new(&implied_by_pattern),
             cover: Cover::build(&patterns),
         })
     }
@@ -143,7 +144,7 @@ impl Substrings {
             let Some(m) = automaton.find(Input::new(hay).range(at..)) else {
                 return;
             };
-            for &literal in implied.get(m.pattern().as_usize()).into_iter().flatten() {
+            for &literal in implied.get(m.pattern().as_usize()) {
                 f(literal);
             }
             at = m.start() + 1;
