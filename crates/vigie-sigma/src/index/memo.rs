@@ -12,13 +12,18 @@ use super::substrings::Substrings;
 /// a fraction of that.
 const MEMO_MIN: usize = 1;
 /// Longer values (or lines) are scanned each time, which bounds the memo's
-/// memory (slots × this length, 16 MB, reached only by values made to).
+/// memory (slots × this length, 32 MB per thread, reached only by values
+/// made to).
 const MEMO_MAX: usize = 8192;
 /// Longer values are looked up line by line when no literal of the set
 /// spans a line (see [`ScanMemo::scan`]).
 const LINES_FROM: usize = 2048;
-/// Slots of the memo (a power of two).
-const MEMO_SLOTS: usize = 2048;
+/// Slots of the memo (a power of two): 512 KB per thread, besides long
+/// values. Logs repeat values across more events than 2,048 slots kept:
+/// with 4,096 a hunt's first pass over OTRF's 11,354 events took 0.8%
+/// fewer modeled cycles (fewer scans), and the corpus repeated 2.3% fewer
+/// (callgrind, 1 MB cache). A smaller memo cost more: 1,024 slots +2%.
+const MEMO_SLOTS: usize = 4096;
 
 /// The literals the last scans of long values found, per (automaton,
 /// value).
