@@ -47,9 +47,10 @@ enum Finder {
 /// seventh of loading SigmaHQ. The bound was 8 KB, and the largest DFAs
 /// (`ContextInfo`, `Payload`, `ImageLoaded`: a few hundred literals,
 /// up to 2 MB of table) were fast per byte but cold: their steps missed
-/// the machine's 1 MB L2 1.46 times per event. At 2 KB those sets are
-/// gram sets: 1% more instructions, 0.7 fewer misses per event (memory
-/// beyond the L2 costs about 190 ns here), 10 MB less memory.
+/// a 1 MB cache 1.46 times per event (the core's L2 is 512 KB, and other
+/// tenants leave it 1.5 to 2 MB of the L3; beyond that a read costs about
+/// 190 ns). At 2 KB those sets are gram sets: 1% more instructions, 0.7
+/// fewer such misses per event, 10 MB less memory.
 const DFA_MAX_BYTES: usize = 2048;
 
 /// Source of [`Substrings::id`]s.
