@@ -9,8 +9,8 @@ const RUN: u32 = 1 << 31;
 /// `Vec<Vec<u32>>` read two cache lines per lookup (the item's vector
 /// header, then its heap block), each often a miss: the index is read at
 /// random across hundreds of routes. Here an item's head is four bytes
-/// (sixteen to a line) and most lists, of one id, are their head; longer
-/// lists lie together in one block, their length first.
+/// (sixteen to a line), a list of one id is its head, and longer lists
+/// lie together in one block, their length first.
 #[derive(Default)]
 pub(super) struct PackedLists {
     /// Per item: its one id, or `RUN |` where its length lies in `runs`
