@@ -309,31 +309,24 @@ impl<'de> FastReader<'de, '_> {
             };
             first = false;
             self.skip_ws();
+            let seed = |cx| ValueSeed {
+                cx,
+                mode: child,
+                key,
+            };
             if self.peek() == Some(b'"') {
                 let text = match self.string()? {
                     Text::Borrowed(text) => text,
                     Text::Scratch => self.scratch.text()?,
                 };
-                match key {
-                    Some(key) => cx.top_scalar(key, text, ValueKind::Str)?,
-                    None => cx.scalar(child, text, ValueKind::Str)?,
-                }
+                seed(&mut *cx).scalar(text, ValueKind::Str)?;
             } else if let Some(value) = self.plain_integer() {
                 let mut digits = [0u8; 20];
-                let text = integer(&mut digits, value, false);
-                match key {
-                    Some(key) => cx.top_scalar(key, text, ValueKind::Num)?,
-                    None => cx.scalar(child, text, ValueKind::Num)?,
-                }
+                seed(&mut *cx).scalar(integer(&mut digits, value, false), ValueKind::Num)?;
             } else if child == Mode::Envelope && self.peek() == Some(b'[') {
                 self.records(cx, true)?;
             } else {
-                ValueSeed {
-                    cx: &mut *cx,
-                    mode: child,
-                    key,
-                }
-                .deserialize(&mut *self)?;
+                seed(&mut *cx).deserialize(&mut *self)?;
             }
         }
         self.depth -= 1;

@@ -230,13 +230,6 @@ impl Record {
         Ok(())
     }
 
-    /// Sets the path to `key`.
-    #[inline]
-    fn set_path(&mut self, key: &str) {
-        self.path.clear();
-        self.path.push_str(key);
-    }
-
     /// Sets the path of the value of `key`, a child of the path's first
     /// `base` bytes.
     fn compose(&mut self, op: PathOp, base: usize, key: &str) {
