@@ -26,7 +26,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::forward_to_deserialize_any;
 use vigie_core::ValueKind;
 
-use super::walk::{integer, root_member, Cx, ElemSeed, ValueSeed};
+use super::walk::{root_member, Cx, ElemSeed, ValueSeed};
 use super::Mode;
 
 /// Shallower than serde_json's own limit (128), so that every text this
@@ -205,27 +205,31 @@ impl<'de, 's> FastReader<'de, 's> {
     }
 
     /// Reads a plain non-negative integer of up to 19 digits (most
-    /// numbers of a record), valued as its digits are scanned; `None`,
-    /// with nothing consumed, for any other token.
+    /// numbers of a record); `None`, with nothing consumed, for any other
+    /// token.
     #[inline(always)]
     fn plain_integer(&mut self) -> Option<u64> {
         let bytes = self.text.as_bytes();
         let start = self.pos;
-        let mut end = start;
-        let mut value = 0u64;
-        while let Some(&b @ b'0'..=b'9') = bytes.get(end) {
-            value = value.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
-            end += 1;
-        }
-        let digits = end - start;
-        let rest = matches!(bytes.get(end), Some(b'-' | b'+' | b'.' | b'e' | b'E'));
-        // Up to 19 digits cannot overflow; no leading zero (`01` is no JSON).
-        if !rest && (digits == 1 || (2..=19).contains(&digits) && bytes.get(start) != Some(&b'0')) {
-            self.pos = end;
-            Some(value)
-        } else {
-            None
-        }
+        let end = plain_integer_end(bytes, start)?;
+        self.pos = end;
+        let digits = bytes.get(start..end)?;
+        Some(
+            digits
+                .iter()
+                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')),
+        )
+    }
+
+    /// [`FastReader::plain_integer`]'s token as text, borrowed: its digits
+    /// are the integer's decimal text (no sign, no leading zero), which a
+    /// record's walk would otherwise compute and format again.
+    #[inline(always)]
+    fn plain_integer_text(&mut self) -> Option<&'de str> {
+        let start = self.pos;
+        let end = plain_integer_end(self.text.as_bytes(), start)?;
+        self.pos = end;
+        borrow(self.text, start, end)
     }
 
     fn nest(&mut self) -> Result<(), Bail> {
@@ -320,9 +324,8 @@ impl<'de> FastReader<'de, '_> {
                     Text::Scratch => self.scratch.text()?,
                 };
                 seed(&mut *cx).scalar(text, ValueKind::Str)?;
-            } else if let Some(value) = self.plain_integer() {
-                let mut digits = [0u8; 20];
-                seed(&mut *cx).scalar(integer(&mut digits, value, false), ValueKind::Num)?;
+            } else if let Some(digits) = self.plain_integer_text() {
+                seed(&mut *cx).scalar(digits, ValueKind::Num)?;
             } else if child == Mode::Envelope && self.peek() == Some(b'[') {
                 self.records(cx, true)?;
             } else {
@@ -426,6 +429,22 @@ impl<'de> FastReader<'de, '_> {
         self.pos += 1;
         Ok(Some(key))
     }
+}
+
+/// The end of the plain non-negative integer of up to 19 digits at
+/// `start` (these cannot overflow), or None when the token is another
+/// number: `01` is no JSON, and a sign, fraction or exponent after the
+/// digits makes it another form.
+#[inline(always)]
+fn plain_integer_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut end = start;
+    while let Some(b'0'..=b'9') = bytes.get(end) {
+        end += 1;
+    }
+    let digits = end - start;
+    let rest = matches!(bytes.get(end), Some(b'-' | b'+' | b'.' | b'e' | b'E'));
+    let plain = digits == 1 || (2..=19).contains(&digits) && bytes.get(start) != Some(&b'0');
+    (!rest && plain).then_some(end)
 }
 
 /// `text[start..end]`, or None off char boundaries. Written with
