@@ -4,8 +4,9 @@
 //! Why not serde_json alone: on Windows events (paths full of `\\`,
 //! rendered messages full of `\r\n\t`) serde_json spent about 12
 //! instructions per input byte on strings — a third of a hunt. This reader
-//! finds string ends eight bytes at a time, unescapes run by run, and hands
-//! out strings without escapes as borrowed slices.
+//! finds string ends sixteen bytes at a time, unescapes 32-byte windows
+//! ([`super::unescape_window`]), and hands out strings without escapes as
+//! borrowed slices.
 //!
 //! It is deliberately *strict and partial*: anything it does not handle
 //! itself — any syntax error, a lone surrogate escape, nesting deeper than
@@ -26,6 +27,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::forward_to_deserialize_any;
 use vigie_core::ValueKind;
 
+use super::unescape_window::{unescape_windows, Stop as WindowStop, WINDOW_ROOM};
 use super::walk::{root_member, Cx, ElemSeed, ValueSeed};
 use super::Mode;
 
@@ -562,6 +564,8 @@ fn run_end(bytes: &[u8], from: usize) -> Result<(usize, u8), Bail> {
 /// The bytes written are valid UTF-8, which [`Scratch::text`] relies on:
 /// runs of `bytes` (a `&str`'s) cut only at ASCII bytes, and whole chars.
 ///
+/// Window by window while the text has two windows left, then run by run.
+///
 /// `out` is written through an index rather than pushed to, its length
 /// kept ahead of what is written (zero-filled as it grows, and left so
 /// for the next string). It is written as a local slice: byte stores
@@ -585,30 +589,41 @@ fn unescape_into(
     buf.get_mut(..head.len()).ok_or(Bail)?.copy_from_slice(head);
     let mut w = head.len();
     loop {
-        // `bytes[at]` is a backslash.
-        if buf.len() < w + SLACK {
-            grow(out, w + SLACK);
+        // `bytes[at]` is a backslash, or (after the windows stopped) any
+        // byte outside an escape.
+        if buf.len() < w + WINDOW_ROOM {
+            grow(out, w + WINDOW_ROOM);
             buf = out.as_mut_slice();
         }
-        let letter = *bytes.get(at + 1).ok_or(Bail)?;
-        let simple = SIMPLE_ESCAPES[letter as usize];
-        if simple != 0 {
-            *buf.get_mut(w).ok_or(Bail)? = simple;
-            w += 1;
-            at += 2;
-        } else if letter == b'u' {
-            let (c, next) = unicode_escape(bytes, at + 2)?;
-            let len = c.len_utf8();
-            c.encode_utf8(buf.get_mut(w..w + len).ok_or(Bail)?);
-            w += len;
-            at = next;
-        } else {
-            return Err(Bail);
+        match unescape_windows(bytes, at, buf, w)? {
+            WindowStop::Closed { at, w } => return Ok((at, w)),
+            WindowStop::Open {
+                at: stop,
+                w: written,
+            } => (at, w) = (stop, written),
         }
-        // Escapes often come in runs (`\r\n\t`, `\\\\`): go straight to
-        // the next one.
+        // Within two windows of the end of the text: run by run.
         if bytes.get(at) == Some(&b'\\') {
-            continue;
+            let letter = *bytes.get(at + 1).ok_or(Bail)?;
+            let simple = SIMPLE_ESCAPES[letter as usize];
+            if simple != 0 {
+                *buf.get_mut(w).ok_or(Bail)? = simple;
+                w += 1;
+                at += 2;
+            } else if letter == b'u' {
+                let (c, next) = unicode_escape(bytes, at + 2)?;
+                let len = c.len_utf8();
+                c.encode_utf8(buf.get_mut(w..w + len).ok_or(Bail)?);
+                w += len;
+                at = next;
+            } else {
+                return Err(Bail);
+            }
+            // Escapes often come in runs (`\r\n\t`, `\\\\`): go
+            // straight to the next one.
+            if bytes.get(at) == Some(&b'\\') {
+                continue;
+            }
         }
         // Copy up to the next quote or backslash a block at a time,
         // scanning and copying in one pass: each block is stored whole (no
@@ -684,7 +699,7 @@ fn grow(out: &mut Vec<u8>, len: usize) {
 
 /// What each simple escape letter (`\n`, ...) stands for; 0 for the
 /// others (`u`, which takes hex digits, and letters JSON does not have).
-const SIMPLE_ESCAPES: [u8; 256] = {
+pub(super) const SIMPLE_ESCAPES: [u8; 256] = {
     let mut table = [0u8; 256];
     table[b'"' as usize] = b'"';
     table[b'\\' as usize] = b'\\';
@@ -700,7 +715,7 @@ const SIMPLE_ESCAPES: [u8; 256] = {
 /// Decodes the `\u` escape whose hex digits start at `at`; returns the
 /// char and the position after the escape (after both halves of a
 /// surrogate pair).
-fn unicode_escape(bytes: &[u8], at: usize) -> Result<(char, usize), Bail> {
+pub(super) fn unicode_escape(bytes: &[u8], at: usize) -> Result<(char, usize), Bail> {
     let unit = hex4(bytes, at)?;
     match unit {
         // A high surrogate must be followed by `\u` and a low one.
@@ -1044,6 +1059,42 @@ mod tests {
             r#""\n\x""#,
         ] {
             assert_eq!(fast_value_with(text, &mut scratch), None, "{text}");
+        }
+    }
+
+    /// Escapes of every kind at every offset around the 32-byte windows
+    /// of the unescaping (in runs, across a window's end, and as the
+    /// string's last bytes), in strings long enough to be read window by
+    /// window, with text after them: read as serde_json reads them.
+    #[test]
+    fn escapes_at_every_window_offset_read_as_with_serde_json() {
+        let mut scratch = Scratch::default();
+        let escapes = [
+            r"\n",
+            r"\\",
+            r#"\""#,
+            r"\/",
+            r"\u00e9",
+            r"\ud83d\ude00",
+            r"\r\n\t",
+            r"\\\\",
+        ];
+        for escape in escapes {
+            for before in 0..80 {
+                for after in [0, 1, 31, 32, 33, 90] {
+                    let body = format!(r"\\{}{escape}{}", "a".repeat(before), "b".repeat(after));
+                    let text = format!("[\"{body}\",\"{}\"]", "c".repeat(70));
+                    let want = serde_json::from_str::<Value>(&text).ok();
+                    assert!(want.is_some(), "{text}");
+                    assert_eq!(fast_value_with(&text, &mut scratch), want, "{text}");
+                    // A bad escape or a raw control character there is refused.
+                    for bad in [r"\x", "\u{1}", r"\u12z"] {
+                        let body = format!(r"\\{}{bad}{}", "a".repeat(before), "b".repeat(after));
+                        let text = format!("[\"{body}\",\"{}\"]", "c".repeat(70));
+                        assert_eq!(fast_value_with(&text, &mut scratch), None, "{text:?}");
+                    }
+                }
+            }
         }
     }
 

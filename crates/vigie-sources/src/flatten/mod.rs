@@ -28,6 +28,7 @@ use vigie_core::{Event, FieldNames, ValueKind};
 use crate::windows::{self, RecState};
 
 mod fast;
+mod unescape_window;
 mod walk;
 
 use fast::FastReader;
