@@ -5,7 +5,8 @@
 //! Why: a rendered Windows message holds an escape every thirteen bytes
 //! or so (`\r\n\t`, `\\` in paths). Unescaped run by run, each escape
 //! started a new block scan at the byte after it: some 55 instructions
-//! and most of a mispredicted branch per escape, a tenth of a hunt. Here
+//! and most of a mispredicted branch per escape, a sixth of a hunt's
+//! instructions over the OTRF events. Here
 //! an escape costs its decoding, a copy of the run before it (one 32-byte
 //! move, whatever its length) and a bit cleared in the mask.
 //!
