@@ -6,9 +6,9 @@
 //! or so (`\r\n\t`, `\\` in paths). Unescaped run by run, each escape
 //! started a new block scan at the byte after it: some 55 instructions
 //! and most of a mispredicted branch per escape, a sixth of a hunt's
-//! instructions over the OTRF events. Here
-//! an escape costs its decoding, a copy of the run before it (one 32-byte
-//! move, whatever its length) and a bit cleared in the mask.
+//! instructions over the OTRF events. Here an escape costs its decoding,
+//! a copy of the run before it (one 32-byte move, whatever its length)
+//! and a bit cleared in the mask.
 //!
 //! The routine stops, for [`super::fast`]'s run-by-run loop to go on,
 //! within two windows of the end of the text: it then stands outside any
