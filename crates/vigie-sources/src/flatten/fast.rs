@@ -657,8 +657,8 @@ fn unescape_into(
     }
 }
 
-/// Room kept past the write position before each escape: the longest
-/// escape's bytes (four) and a block.
+/// Room kept past the write position by the run-by-run copy (the windows
+/// keep [`WINDOW_ROOM`]): the longest escape's bytes (four) and a block.
 const SLACK: usize = 4 + BLOCK;
 
 /// Room made for a string's unescaped bytes before it is unescaped, past
