@@ -42,7 +42,7 @@ spread() {
     sort -g | awk '{v[NR] = $1} END {printf "%s %s %s", v[int((NR + 1) / 2)], v[1], v[NR]}'
 }
 
-# One hunt; prints "events seconds MB rss-KB evaluated load-seconds".
+# One hunt; prints "events seconds MB peak-RSS-KB load-seconds evaluated".
 hunt_once() { # threads input
     local err=$bench/stderr.txt
     /usr/bin/time -f "%M" -o "$bench/rss.txt" "$vigie" hunt "$2" -r "$shared/sigma/rules" \
@@ -59,7 +59,7 @@ hunt_once() { # threads input
 }
 
 run() { # name threads input
-    local name=$1 t=$2 input=$3 rates="" loads="" rss=0 line events secs bytes r evald=""
+    local name=$1 t=$2 input=$3 rates="" loads="" rss=0 line events secs bytes r loaded evald=""
     for _ in $(seq "$rounds"); do
         line=$(hunt_once "$t" "$input")
         read -r events secs bytes r loaded evald <<< "$line"
